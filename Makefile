@@ -1,0 +1,61 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when the pinned set or the package metadata changes.
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+export SPOTIFY_AGENT_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(SPOTIFY_AGENT_DATA_DIR)/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+
+# The sample world's 30-day window that `make run` backfills (the world's "today" is its last day).
+SAMPLE_FIRST_DAY := 2026-10-02
+SAMPLE_LAST_DAY := 2026-10-31
+DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions
+
+.PHONY: setup run test ui lint lock bench clean
+
+setup: $(STAMP)
+
+$(STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(DAGSTER) --select 'group:spotify'
+	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	@$(BIN)/python -m spotify_agent_assets.summary
+
+test: setup
+	$(BIN)/python -m pytest
+
+ui: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Regenerate the pinned set from requirements.in in a scratch environment.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -r requirements.in
+	.venv-lock/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
+	rm -rf .venv-lock
+
+bench: setup
+	$(BIN)/python bench/spotify_sync_calls.py
+	$(BIN)/python bench/import_time.py
+
+clean:
+	rm -rf $(SPOTIFY_AGENT_DATA_DIR)

@@ -1,0 +1,59 @@
+"""Resources for the environment :mod:`spotify_agent_assets.environment` decides on.
+
+Secrets are bound as ``dg.EnvVar`` so Dagster resolves them at run time and never stores their
+values in run config, metadata or the UI. Optional variables are bound only when set, so a local
+run without them falls back to the defaults instead of failing on a missing variable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
+from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
+from spotify_agent_assets.environment import AgentSettings, load_settings
+
+
+def _env_if_set(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def _optional(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def build_resources(settings: AgentSettings) -> dict[str, Any]:
+    lake = LakeResource(
+        lake_root=settings.lake_root,
+        warehouse_path=str(settings.warehouse_path),
+        **_optional(
+            s3_endpoint_url=_env_if_set("AWS_ENDPOINT_URL_S3") or _env_if_set("AWS_ENDPOINT_URL"),
+            s3_region=_env_if_set("AWS_REGION"),
+            s3_access_key_id=_env_if_set("AWS_ACCESS_KEY_ID"),
+            s3_secret_access_key=_env_if_set("AWS_SECRET_ACCESS_KEY"),
+        ),
+    )
+    spotify = SpotifyResource(
+        use_sample_world=settings.use_sample_world,
+        **_optional(
+            client_id=_env_if_set("SPOTIFY_CLIENT_ID"),
+            client_secret=_env_if_set("SPOTIFY_CLIENT_SECRET"),
+            api_base_url=_env_if_set("SPOTIFY_API_BASE_URL"),
+            accounts_url=_env_if_set("SPOTIFY_ACCOUNTS_URL"),
+        ),
+    )
+    return {
+        "io_manager": LakeIOManager(storage=lake),
+        "lake": lake,
+        "spotify": spotify,
+        "roster": RosterResource(path=str(settings.roster_path)),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources(load_settings()))

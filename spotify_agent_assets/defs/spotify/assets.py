@@ -1,0 +1,275 @@
+"""Spotify catalogue assets: the roster, artists, their daily snapshots, albums, tracks, playlists.
+
+Tables land in the lake as ``<lake>/<group>/<asset>/`` and in the warehouse as
+``<group>.<asset>`` through the lake IO manager. The sync rules (what is fetched, what is carried
+over) live in :mod:`spotify_agent_assets.spotify.sync`; this module only wires them to Dagster.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
+from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
+from spotify_agent_assets.defs.table_metadata import (
+    api_metadata,
+    quarantine_metadata,
+    table_metadata,
+)
+from spotify_agent_assets.spotify import sync
+from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyAuthError, SpotifyParseError
+from spotify_agent_assets.spotify.tables import (
+    ARTIST_ROSTER,
+    ARTIST_SNAPSHOTS,
+    PLAYLIST_TRACKS,
+    SPOTIFY_ALBUMS,
+    SPOTIFY_ARTISTS,
+    SPOTIFY_PLAYLISTS,
+    SPOTIFY_TRACKS,
+    TableContract,
+    to_arrow,
+)
+
+SPOTIFY_GROUP = "spotify"
+# Daily-partitioned history lives in its own group so that `--select group:spotify` (the
+# current catalogue) can be materialized from the CLI without a partition argument.
+SPOTIFY_HISTORY_GROUP = "spotify_history"
+
+# Network assets retry whole-step failures (e.g. Spotify down for minutes) with exponential
+# backoff; per-request 429/5xx/timeouts are already retried inside the client.
+NETWORK_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+SPOTIFY_KINDS = {"spotify", "python", "parquet"}
+
+
+@contextmanager
+def _permanent_errors_fail_fast() -> Iterator[None]:
+    """Turn errors that a retry cannot fix into a failure the RetryPolicy does not repeat.
+
+    Rejected credentials or a 4xx for a bad request would fail the same way three more times,
+    minutes apart; transient trouble (exhausted retries, rate limits) still goes to the policy.
+    """
+    try:
+        yield
+    except (SpotifyAuthError, SpotifyApiError, SpotifyParseError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def _output(
+    contract: TableContract,
+    rows: list[dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> dg.Output:
+    table = to_arrow(contract, rows)
+    return dg.Output(table, metadata={**table_metadata(table, contract), **(extra or {})})
+
+
+def _log_quarantine(context: dg.AssetExecutionContext, result: sync.SyncResult) -> None:
+    for q in result.quarantined:
+        context.log.warning(f"quarantined {q.entity} {q.entity_id}: {q.reason}")
+
+
+def _ids(table: pa.Table, column: str) -> list[str]:
+    return [str(v) for v in table.column(column).to_pylist()]
+
+
+@dg.asset(group_name=SPOTIFY_GROUP, kinds={"yaml", "parquet"})
+def artist_roster(roster: RosterResource) -> dg.Output:
+    """The artists the team manages, from the roster file (``SPOTIFY_AGENT_ROSTER``).
+
+    Entries may be ids, ``spotify:artist:`` URIs or open.spotify.com URLs; all are validated and
+    normalised here, before any Spotify call, and one bad entry fails the run naming it.
+    """
+    loaded = roster.load()
+    rows = [
+        {"artist_id": e.spotify_id, "name": e.name, "source": e.source, "position": i}
+        for i, e in enumerate(loaded.artists)
+    ]
+    return _output(ARTIST_ROSTER, rows, {"roster_file": dg.MetadataValue.path(roster.path)})
+
+
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+)
+def spotify_artists(
+    context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
+) -> dg.Output:
+    """Current Spotify artist profiles of the roster: name, genres, followers, popularity."""
+    client = spotify.catalog_client()
+    with _permanent_errors_fail_fast():
+        result = sync.fetch_artists(client, _ids(artist_roster, "artist_id"))
+    _log_quarantine(context, result)
+    return _output(
+        SPOTIFY_ARTISTS,
+        result.rows,
+        {**api_metadata(client.stats), **quarantine_metadata(result.quarantined)},
+    )
+
+
+@dg.asset(
+    group_name=SPOTIFY_HISTORY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    partitions_def=SNAPSHOT_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+)
+def artist_snapshots(
+    context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
+) -> dg.Output:
+    """Followers, popularity and genres of every roster artist, one partition per day.
+
+    Spotify only reports the present, so against the live API a day can be captured on that
+    day or the next (the daily schedule takes yesterday's); older days fail with a clear
+    message instead of writing today's numbers under a past date. The sample world replays any
+    day of its history, which is how local backfills work.
+    """
+    days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    if not spotify.serves_history:
+        today = dt.datetime.now(dt.UTC).date()
+        stale = [d for d in days if (today - d).days > 1]
+        if stale:
+            raise dg.Failure(
+                f"artist_snapshots cannot capture {stale[0].isoformat()}"
+                f"{f' (and {len(stale) - 1} more days)' if len(stale) > 1 else ''}: Spotify "
+                "only reports current follower counts, so only today or yesterday can be captured"
+            )
+    artist_ids = _ids(artist_roster, "artist_id")
+    rows, quarantined, clients = [], [], []
+    for day in days:
+        client = spotify.catalog_client(as_of=day)
+        with _permanent_errors_fail_fast():
+            result = sync.snapshot_artists(client, artist_ids, day)
+        _log_quarantine(context, result)
+        rows.extend(result.rows)
+        quarantined.extend(result.quarantined)
+        clients.append(client)
+    context.log.info(f"captured {len(rows)} artist snapshots over {len(days)} day(s)")
+    return _output(
+        ARTIST_SNAPSHOTS,
+        rows,
+        {
+            **api_metadata(*(c.stats for c in clients)),
+            **quarantine_metadata(quarantined),
+            "days": dg.MetadataValue.int(len(days)),
+        },
+    )
+
+
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+)
+def spotify_albums(
+    context: dg.AssetExecutionContext,
+    spotify: SpotifyResource,
+    lake: LakeResource,
+    artist_roster: pa.Table,
+) -> dg.Output:
+    """Albums, singles and compilations of the roster artists, with their track ids.
+
+    Incremental: every sync lists each artist's releases (that is how new ones are found), but
+    only albums not already in this table are fetched in full (batches of 20).
+    """
+    previous = lake.previous_rows(SPOTIFY_GROUP, "spotify_albums")
+    client = spotify.catalog_client()
+    with _permanent_errors_fail_fast():
+        result = sync.sync_albums(client, _ids(artist_roster, "artist_id"), previous)
+    _log_quarantine(context, result)
+    context.log.info(f"{len(result.fetched)} new albums fetched, {result.reused} known")
+    return _output(
+        SPOTIFY_ALBUMS,
+        result.rows,
+        {
+            **api_metadata(client.stats),
+            **quarantine_metadata(result.quarantined),
+            "new_albums": dg.MetadataValue.int(len(result.fetched)),
+        },
+    )
+
+
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+)
+def spotify_tracks(
+    context: dg.AssetExecutionContext,
+    spotify: SpotifyResource,
+    lake: LakeResource,
+    spotify_albums: pa.Table,
+) -> dg.Output:
+    """Full track objects (ISRC, duration, explicit, popularity, markets) of the roster's albums.
+
+    Incremental: tracks are fetched (batches of 50) only for albums no earlier sync has seen;
+    the rest are carried over from the previous materialization without an API call.
+    """
+    previous = lake.previous_rows(SPOTIFY_GROUP, "spotify_tracks")
+    client = spotify.catalog_client()
+    with _permanent_errors_fail_fast():
+        result = sync.sync_tracks(client, spotify_albums.to_pylist(), previous)
+    _log_quarantine(context, result)
+    context.log.info(f"{len(result.fetched)} tracks fetched, {result.reused} carried over")
+    return _output(
+        SPOTIFY_TRACKS,
+        result.rows,
+        {
+            **api_metadata(client.stats),
+            **quarantine_metadata(result.quarantined),
+            "tracks_fetched": dg.MetadataValue.int(len(result.fetched)),
+        },
+    )
+
+
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+)
+def spotify_playlists(
+    context: dg.AssetExecutionContext, spotify: SpotifyResource, roster: RosterResource
+) -> dg.Output:
+    """Metadata of the playlists in the roster file, including each one's ``snapshot_id``."""
+    playlist_ids = [e.spotify_id for e in roster.load().playlists]
+    client = spotify.catalog_client()
+    with _permanent_errors_fail_fast():
+        result = sync.fetch_playlists(client, playlist_ids)
+    _log_quarantine(context, result)
+    return _output(
+        SPOTIFY_PLAYLISTS,
+        result.rows,
+        {**api_metadata(client.stats), **quarantine_metadata(result.quarantined)},
+    )
+
+
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+)
+def playlist_tracks(
+    context: dg.AssetExecutionContext,
+    spotify: SpotifyResource,
+    lake: LakeResource,
+    spotify_playlists: pa.Table,
+) -> dg.Output:
+    """Items of each playlist, in order, with Spotify's quirks kept visible.
+
+    Items whose track is null, local files (no id), podcast episodes and tracks removed from
+    the catalogue are kept with an ``item_type`` rather than dropped. Items are fetched only for
+    playlists whose ``snapshot_id`` changed since the stored copy.
+    """
+    previous = lake.previous_rows(SPOTIFY_GROUP, "playlist_tracks")
+    client = spotify.catalog_client()
+    with _permanent_errors_fail_fast():
+        result = sync.sync_playlist_items(client, spotify_playlists.to_pylist(), previous)
+    context.log.info(
+        f"items fetched for {len(result.fetched)} changed playlists, {result.reused} items reused"
+    )
+    return _output(
+        PLAYLIST_TRACKS,
+        result.rows,
+        {
+            **api_metadata(client.stats),
+            "playlists_fetched": dg.MetadataValue.int(len(result.fetched)),
+        },
+    )

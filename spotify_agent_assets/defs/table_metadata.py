@@ -1,0 +1,86 @@
+"""Materialization metadata every table asset reports: row count, schema, preview, API calls."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from spotify_agent_assets.spotify.sync import Quarantined
+    from spotify_agent_assets.spotify.tables import TableContract
+
+PREVIEW_ROWS = 10
+
+
+def _preview_markdown(table: pa.Table) -> str:
+    head = table.slice(0, PREVIEW_ROWS).to_pylist()
+    if not head:
+        return "_empty table_"
+    names = table.column_names
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(row[n]) for n in names) + " |" for row in head]
+    return "\n".join(lines)
+
+
+def table_metadata(table: pa.Table, contract: TableContract) -> dict[str, Any]:
+    descriptions = {c.name: c.description for c in contract.columns}
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=field.name,
+                type=str(field.type),
+                description=descriptions.get(field.name),
+                constraints=dg.TableColumnConstraints(nullable=field.nullable),
+            )
+            for field in table.schema
+        ]
+    )
+    return {
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/column_schema": schema,
+        "preview": dg.MetadataValue.md(_preview_markdown(table)),
+    }
+
+
+def api_metadata(*stats: Any) -> dict[str, Any]:
+    """What the computation cost in Spotify calls, summed over its clients' ``ClientStats``."""
+    by_endpoint: Counter[str] = Counter()
+    for s in stats:
+        by_endpoint.update(s.by_endpoint)
+    return {
+        "api_requests": dg.MetadataValue.int(sum(s.requests_sent for s in stats)),
+        "api_token_requests": dg.MetadataValue.int(sum(s.token_requests for s in stats)),
+        "api_retries": dg.MetadataValue.int(sum(s.retries for s in stats)),
+        "api_rate_limited": dg.MetadataValue.int(sum(s.rate_limited for s in stats)),
+        "api_calls_by_endpoint": dg.MetadataValue.json(dict(sorted(by_endpoint.items()))),
+    }
+
+
+def quarantine_metadata(quarantined: list[Quarantined]) -> dict[str, Any]:
+    rows = [
+        dg.TableRecord({"entity": q.entity, "entity_id": q.entity_id, "reason": q.reason})
+        for q in quarantined
+    ]
+    return {
+        "quarantined": dg.MetadataValue.int(len(quarantined)),
+        "quarantined_records": dg.MetadataValue.table(
+            rows,
+            schema=dg.TableSchema(
+                columns=[
+                    dg.TableColumn("entity", "string"),
+                    dg.TableColumn("entity_id", "string"),
+                    dg.TableColumn("reason", "string"),
+                ]
+            ),
+        ),
+    }

@@ -1,0 +1,106 @@
+"""The one place that decides which environment the code location runs in.
+
+Everything that differs between a laptop and production (where the lake lives, which Dagster
+instance stores runs, whether the bundled sample world may stand in for the Spotify API) is
+read here from environment variables, once, and handed to the wiring as plain values. No other
+module reads ``SPOTIFY_AGENT_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_VAR = "SPOTIFY_AGENT_ENV"
+DATA_DIR_VAR = "SPOTIFY_AGENT_DATA_DIR"
+LAKE_URL_VAR = "SPOTIFY_AGENT_LAKE_URL"
+ROSTER_VAR = "SPOTIFY_AGENT_ROSTER"
+SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
+
+
+class AgentEnvironment(StrEnum):
+    LOCAL = "local"
+    PROD = "prod"
+
+
+class EnvironmentConfigError(ValueError):
+    """An environment variable is missing or holds a value this code location cannot use."""
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """Where things live and what may stand in for what, for one environment."""
+
+    env: AgentEnvironment
+    data_dir: Path
+    lake_root: str
+    warehouse_path: Path
+    dagster_home: Path
+    landing_dir: str
+    roster_path: Path
+    spotify_credentials_set: bool
+
+    @property
+    def use_sample_world(self) -> bool:
+        """Serve the bundled sample world instead of the Spotify API.
+
+        Only locally and only when no credentials are configured: production must never
+        quietly sync invented data.
+        """
+        return self.env is AgentEnvironment.LOCAL and not self.spotify_credentials_set
+
+
+def current_environment(environ: Mapping[str, str] | None = None) -> AgentEnvironment:
+    environ = os.environ if environ is None else environ
+    raw = environ.get(ENV_VAR, AgentEnvironment.LOCAL.value).strip().lower()
+    try:
+        return AgentEnvironment(raw)
+    except ValueError:
+        allowed = ", ".join(e.value for e in AgentEnvironment)
+        raise EnvironmentConfigError(
+            f"{ENV_VAR}={raw!r} is not a known environment; expected one of: {allowed}"
+        ) from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
+    """Read the settings for the current environment from ``environ`` (default: os.environ)."""
+    environ = os.environ if environ is None else environ
+    env = current_environment(environ)
+    data_dir = Path(environ.get(DATA_DIR_VAR) or PROJECT_ROOT / "data").expanduser().resolve()
+
+    lake_root = environ.get(LAKE_URL_VAR) or str(data_dir / "lake")
+    if env is AgentEnvironment.PROD and not lake_root.startswith("s3://"):
+        raise EnvironmentConfigError(
+            f"{LAKE_URL_VAR} must be an s3:// URL in prod (got {lake_root!r}); "
+            "the production lake lives in object storage"
+        )
+
+    credentials = [bool(environ.get(name)) for name in SPOTIFY_CREDENTIAL_VARS]
+    if any(credentials) and not all(credentials):
+        missing = [n for n, ok in zip(SPOTIFY_CREDENTIAL_VARS, credentials, strict=True) if not ok]
+        raise EnvironmentConfigError(
+            f"{', '.join(missing)} is not set; set both SPOTIFY_CLIENT_ID and "
+            "SPOTIFY_CLIENT_SECRET, or neither to use the sample world locally"
+        )
+    if env is AgentEnvironment.PROD and not all(credentials):
+        raise EnvironmentConfigError(
+            "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET must be set in prod; "
+            "the sample world is only served locally"
+        )
+
+    roster = Path(environ.get(ROSTER_VAR) or PROJECT_ROOT / "config" / "artists.yaml")
+    return AgentSettings(
+        env=env,
+        data_dir=data_dir,
+        lake_root=lake_root,
+        warehouse_path=data_dir / "warehouse.duckdb",
+        dagster_home=data_dir / "dagster_home",
+        landing_dir=str(data_dir / "landing"),
+        roster_path=roster.expanduser().resolve(),
+        spotify_credentials_set=all(credentials),
+    )

@@ -1,0 +1,186 @@
+"""The DuckDB warehouse: every lake table as a view ``<group>.<asset>`` over its Parquet files.
+
+The database file holds only view definitions (no data, no credentials), so analysts can open
+it with the duckdb CLI and query the lake directly. DuckDB lets one process write a database
+file at a time; our writers queue on an exclusive ``flock`` of ``<path>.lock`` instead of
+failing, and still retry briefly when someone else (an analyst's CLI) holds DuckDB's own lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from spotify_agent_assets.lake.parquet_lake import ParquetLake, validate_name
+from spotify_agent_assets.lake.s3 import S3Settings
+
+if TYPE_CHECKING:
+    import duckdb
+
+T = TypeVar("T")
+
+# Opening fails immediately when another process holds DuckDB's file lock; wait this long.
+LOCK_RETRY_SECONDS = 30.0
+# DuckDB would otherwise fetch extensions from the internet, which production may not reach.
+CONNECTION_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+S3_SECRET_NAME = "lake_s3"
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs build shipped by the ``duckdb-extension-httpfs`` wheel for our duckdb."""
+    import duckdb
+    import duckdb_extension_httpfs
+
+    package_dir = Path(duckdb_extension_httpfs.__file__).parent
+    path = package_dir / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no httpfs extension for duckdb {duckdb.__version__} at {path}; install the "
+            f"matching duckdb-extension-httpfs=={duckdb.__version__}"
+        )
+    return path
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Warehouse:
+    """A DuckDB file of views over ``lake``."""
+
+    def __init__(self, path: str | Path, lake: ParquetLake) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self.lake = lake
+
+    def __repr__(self) -> str:
+        return f"Warehouse(path={str(self.path)!r}, lake={self.lake!r})"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def table_name(self, group: str, asset: str) -> str:
+        return f"{validate_name('group', group)}.{validate_name('asset', asset)}"
+
+    def register(self, group: str, asset: str, partitioned: bool) -> str:
+        """Create or replace the view ``<group>.<asset>``; returns its name.
+
+        The table must have at least one file in the lake: DuckDB reads the schema at creation.
+        """
+        name = self.table_name(group, asset)
+        schema, view = quote_identifier(group), quote_identifier(asset)
+        # DDL takes no bound parameters (a view stores its SQL text), so the identifiers are
+        # validated and quoted and the path is an escaped string literal instead. The date
+        # column comes from inside the files, hence no hive partition inference.
+        source = (
+            f"read_parquet({quote_literal(self.lake.glob(group, asset, partitioned))}, "
+            "hive_partitioning = false, union_by_name = true)"
+        )
+        with self.writer() as connection:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            connection.execute(f"CREATE OR REPLACE VIEW {schema}.{view} AS SELECT * FROM {source}")
+        return name
+
+    def views(self) -> list[str]:
+        """Registered views as ``<group>.<asset>``, sorted."""
+        with self.connect() as connection:
+            rows = connection.execute(
+                "SELECT schema_name, view_name FROM duckdb_views() "
+                "WHERE NOT internal AND database_name = current_database()"
+            ).fetchall()
+        return sorted(f"{schema}.{view}" for schema, view in rows)
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection held under the exclusive writer lock, closed on exit."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as lock_file:
+            # Blocks until the previous writer (any process) has closed its connection.
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+            try:
+                connection = self._open(read_only=False)
+                try:
+                    yield connection
+                finally:
+                    connection.close()
+            finally:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """A connection ready to query the views (httpfs and S3 secret set up for an s3 lake).
+
+        Close it when done: DuckDB keeps its file lock while a connection is open. Writes
+        should go through ``writer()``, which also queues behind other writers.
+        """
+        if read_only and not self.path.exists():
+            # A read-only open cannot create the file; make an empty warehouse once.
+            with self.writer():
+                pass
+        return self._open(read_only=read_only)
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = _retry_while_locked(
+            lambda: duckdb.connect(str(self.path), read_only=read_only, config=CONNECTION_CONFIG),
+            self.path,
+        )
+        try:
+            if self.lake.s3 is not None:
+                _prepare_s3(connection, self.lake.s3, scope=self.lake.root)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+
+def _prepare_s3(connection: duckdb.DuckDBPyConnection, settings: S3Settings, scope: str) -> None:
+    # LOAD takes no parameters; the path is ours (site-packages) and escaped anyway.
+    connection.execute(f"LOAD {quote_literal(str(httpfs_extension_path()))}")
+    options = ["TYPE s3", "REGION ?", "SCOPE ?"]
+    values: list[object] = [settings.region, scope]
+    if settings.access_key_id is not None:
+        options += ["KEY_ID ?", "SECRET ?"]
+        values += [settings.access_key_id, settings.secret_access_key or ""]
+    if settings.endpoint_host is not None:
+        # Self-hosted stores serve buckets by path, not by virtual host.
+        options += ["ENDPOINT ?", "URL_STYLE ?", "USE_SSL ?"]
+        values += [settings.endpoint_host, "path", settings.use_ssl]
+    # TEMPORARY: lives in this connection's memory only, so no credential reaches the file.
+    connection.execute(
+        f"CREATE OR REPLACE TEMPORARY SECRET {S3_SECRET_NAME} ({', '.join(options)})", values
+    )
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    message = str(error)
+    return "Could not set lock on file" in message or "Conflicting lock is held" in message
+
+
+def _retry_while_locked(open_connection: Callable[[], T], path: Path) -> T:
+    import duckdb
+
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            return open_connection()
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"warehouse {path} stayed locked by another process for "
+                    f"{LOCK_RETRY_SECONDS:.0f}s: {error}"
+                ) from error
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)

@@ -1,0 +1,532 @@
+"""The Spotify Web API over the sample world, as a pure function from request to response.
+
+`SampleWorldApi.handle` takes a method, URL, headers and body and returns status, headers and
+body bytes; it opens no sockets, so the HTTP emulator and the in-process `requests` adapter serve
+exactly the same bytes. Links in responses (`href`, `next`, `previous`) are built from the
+request URL's scheme, host and the path prefix before `/v1/`, so they work behind any base URL.
+
+Behaviour worth knowing:
+- Tokens: `POST .../api/token` issues bearer tokens. A `/v1/` request is accepted only with a
+  token this instance issued and has not expired, also when `credentials` is None (then any
+  client id and secret may ask for one).
+- `fields` on playlist endpoints is applied in full, nested selections included
+  (`tracks.items(track(name,id)),snapshot_id`); exclusions (`!`) are refused with 400.
+- Playlist items that are podcast episodes are always returned as episode objects, whether or
+  not `additional_types` names `episode`.
+- Search is a case-insensitive substring match of `q` on names; field filters such as
+  `artist:` are not interpreted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from spotify_agent_assets.sample_world.world import (
+    DEFAULT_AS_OF,
+    WORLD_START,
+    JsonObject,
+    SampleWorld,
+    paging_json,
+)
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+TOKEN_LIFETIME_SECONDS = 3600
+_ID = re.compile(r"[0-9A-Za-z]{22}")
+_MARKET = re.compile(r"[A-Z]{2}")
+_ALBUM_GROUPS = ("album", "single", "appears_on", "compilation")
+_SEARCH_TYPES = ("album", "artist", "playlist", "track")
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(
+    status: int, payload: Any, extra_headers: Mapping[str, str] | None = None
+) -> ApiResponse:
+    """A JSON answer encoded the one way every server of the sample world encodes it."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {"Content-Type": JSON_CONTENT_TYPE, **(extra_headers or {})}
+    return ApiResponse(status, headers, body)
+
+
+def error_response(status: int, message: str) -> ApiResponse:
+    """Spotify's error object: `{"error": {"status": ..., "message": ...}}`."""
+    extra = {"WWW-Authenticate": 'Bearer realm="spotify"'} if status == 401 else None
+    return json_response(status, {"error": {"status": status, "message": message}}, extra)
+
+
+@dataclass(frozen=True)
+class _Request:
+    base_url: str  # ends with "/v1/"
+    route: list[str]  # path segments after /v1/
+    query: dict[str, str]  # first value of every parameter, in request order
+
+    def param(self, name: str) -> str | None:
+        value = self.query.get(name)
+        return value if value not in (None, "") else None
+
+    def others(self, *excluded: str) -> dict[str, str]:
+        return {k: v for k, v in self.query.items() if k not in excluded}
+
+
+class SampleWorldApi:
+    """Routes Web API requests to the world as it looks on `as_of` (a mutable attribute)."""
+
+    def __init__(
+        self,
+        world: SampleWorld,
+        as_of: date = DEFAULT_AS_OF,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        self.world = world
+        self.as_of = as_of
+        self.credentials = credentials
+        self._tokens: dict[str, bool] = {}  # token -> expired
+        self._issued = 0
+        self._lock = threading.Lock()
+        self._routes: dict[tuple[str, ...], Callable[[_Request, str], JsonObject]] = {
+            ("artists",): self._several_artists,
+            ("artists", "*"): self._artist,
+            ("artists", "*", "albums"): self._artist_albums,
+            ("artists", "*", "top-tracks"): self._artist_top_tracks,
+            ("albums",): self._several_albums,
+            ("albums", "*"): self._album,
+            ("albums", "*", "tracks"): self._album_tracks,
+            ("tracks",): self._several_tracks,
+            ("tracks", "*"): self._track,
+            ("playlists", "*"): self._playlist,
+            ("playlists", "*", "tracks"): self._playlist_items,
+            ("playlists", "*", "items"): self._playlist_items,
+            ("search",): self._search,
+        }
+
+    @property
+    def as_of(self) -> date:
+        return self._as_of
+
+    @as_of.setter
+    def as_of(self, day: date) -> None:
+        if day < WORLD_START:
+            raise ValueError(f"as_of {day} is before the sample world starts ({WORLD_START})")
+        self._as_of = day
+
+    # ---- tokens ----------------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        with self._lock:
+            self._issued += 1
+            digest = hashlib.sha256(f"{self.world.seed}:token:{self._issued}".encode()).digest()
+            token = "BQ" + base64.urlsafe_b64encode(digest * 2).decode().rstrip("=")
+            self._tokens[token] = False
+        return token
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is answered with 401 from now on."""
+        with self._lock:
+            self._tokens = dict.fromkeys(self._tokens, True)
+
+    def expire_token(self, token: str) -> None:
+        with self._lock:
+            if token in self._tokens:
+                self._tokens[token] = True
+
+    def token_is_valid(self, token: str) -> bool:
+        with self._lock:
+            return self._tokens.get(token) is False
+
+    # ---- entry point -----------------------------------------------------------------------
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> ApiResponse:
+        parts = urlsplit(url)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if parts.path.rstrip("/").endswith("/api/token"):
+            if method.upper() != "POST":
+                return error_response(405, "Method not allowed")
+            return self._token(lowered, body or b"")
+        marker = parts.path.find("/v1/")
+        if marker < 0:
+            return error_response(404, "Service not found")
+        token = bearer_token(lowered)
+        if token is None:
+            return error_response(401, "No token provided")
+        if not self.token_is_valid(token):
+            return error_response(401, "The access token expired")
+        if method.upper() != "GET":
+            return error_response(405, "Method not allowed")
+        route = [unquote(s) for s in parts.path[marker + 4 :].strip("/").split("/") if s]
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        base_url = f"{parts.scheme}://{parts.netloc}{parts.path[:marker]}/v1/"
+        request = _Request(base_url, route, query)
+        pattern = tuple(route[:1]) + tuple("*" if i == 1 else s for i, s in enumerate(route) if i)
+        handler = self._routes.get(pattern)
+        if handler is None:
+            return error_response(404, "Service not found")
+        try:
+            return json_response(200, handler(request, route[1] if len(route) > 1 else ""))
+        except _ApiError as error:
+            return error_response(error.status, error.message)
+
+    def _token(self, headers: Mapping[str, str], body: bytes) -> ApiResponse:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        client = (form.get("client_id"), form.get("client_secret"))
+        authorization = headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:].strip()).decode("utf-8")
+            except ValueError:
+                decoded = ""
+            client_id, _, secret = decoded.partition(":")
+            client = (client_id, secret)
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            return _oauth_error("unsupported_grant_type", "grant_type parameter is missing")
+        if grant_type != "client_credentials":
+            return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
+        if not client[0] or (self.credentials is not None and client != self.credentials):
+            return _oauth_error("invalid_client", "Invalid client")
+        payload = {
+            "access_token": self.issue_token(),
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_SECONDS,
+        }
+        return json_response(200, payload)
+
+    # ---- catalogue -------------------------------------------------------------------------
+
+    def _several_artists(self, request: _Request, _: str) -> JsonObject:
+        ids = _ids(request, 50)
+        world, day = self.world, self.as_of
+        artists = [
+            world.artist_json(i, day, base_url=request.base_url) if world.artist(i) else None
+            for i in ids
+        ]
+        return {"artists": artists}
+
+    def _artist(self, request: _Request, artist_id: str) -> JsonObject:
+        self._require_artist(artist_id)
+        return self.world.artist_json(artist_id, self.as_of, base_url=request.base_url)
+
+    def _artist_albums(self, request: _Request, artist_id: str) -> JsonObject:
+        self._require_artist(artist_id)
+        offset, limit = _paging(request, default=20, maximum=50)
+        market = _market(request)
+        groups_param = request.param("include_groups")
+        groups = groups_param.split(",") if groups_param else list(_ALBUM_GROUPS)
+        if any(g not in _ALBUM_GROUPS for g in groups):
+            raise _ApiError(400, "Invalid include_groups value")
+        albums = {album.id: album for album in self.world.visible_albums(self.as_of)}
+        found = [
+            (album_id, group)
+            for album_id, group in self.world.artist_album_ids(artist_id, self.as_of)
+            if group in groups and (market is None or market in albums[album_id].markets)
+        ]
+        items = [
+            self.world.simplified_album_json(
+                album_id, self.as_of, base_url=request.base_url, album_group=group
+            )
+            for album_id, group in found[offset : offset + limit]
+        ]
+        return paging_json(
+            items,
+            endpoint=f"{request.base_url}artists/{artist_id}/albums",
+            offset=offset,
+            limit=limit,
+            total=len(found),
+            query=request.others("offset", "limit"),
+        )
+
+    def _artist_top_tracks(self, request: _Request, artist_id: str) -> JsonObject:
+        self._require_artist(artist_id)
+        market = _market(request)
+        world, day = self.world, self.as_of
+        own = [t for t in world.visible_tracks(day) if t.artist_ids[0] == artist_id]
+        own.sort(key=lambda t: (-world.track_popularity(t.id, day), t.id))
+        tracks = [
+            world.track_json(t.id, day, base_url=request.base_url, market=market) for t in own[:10]
+        ]
+        return {"tracks": tracks}
+
+    def _several_albums(self, request: _Request, _: str) -> JsonObject:
+        ids = _ids(request, 20)
+        market = _market(request)
+        albums = [
+            self.world.album_json(i, self.as_of, base_url=request.base_url, market=market)
+            if self.world.album_visible(i, self.as_of)
+            else None
+            for i in ids
+        ]
+        return {"albums": albums}
+
+    def _album(self, request: _Request, album_id: str) -> JsonObject:
+        self._require_album(album_id)
+        market = _market(request)
+        return self.world.album_json(album_id, self.as_of, base_url=request.base_url, market=market)
+
+    def _album_tracks(self, request: _Request, album_id: str) -> JsonObject:
+        self._require_album(album_id)
+        offset, limit = _paging(request, default=20, maximum=50)
+        market = _market(request)
+        track_ids = self.world.album_track_ids(album_id, self.as_of)
+        items = [
+            self.world.simplified_track_json(
+                t, self.as_of, base_url=request.base_url, market=market
+            )
+            for t in track_ids[offset : offset + limit]
+        ]
+        return paging_json(
+            items,
+            endpoint=f"{request.base_url}albums/{album_id}/tracks",
+            offset=offset,
+            limit=limit,
+            total=len(track_ids),
+            query=request.others("offset", "limit"),
+        )
+
+    def _several_tracks(self, request: _Request, _: str) -> JsonObject:
+        ids = _ids(request, 50)
+        market = _market(request)
+        tracks = [
+            self.world.track_json(i, self.as_of, base_url=request.base_url, market=market)
+            if self.world.track_visible(i, self.as_of)
+            else None
+            for i in ids
+        ]
+        return {"tracks": tracks}
+
+    def _track(self, request: _Request, track_id: str) -> JsonObject:
+        _check_id(track_id)
+        if not self.world.track_visible(track_id, self.as_of):
+            raise _ApiError(404, "Resource not found")
+        market = _market(request)
+        return self.world.track_json(track_id, self.as_of, base_url=request.base_url, market=market)
+
+    def _playlist(self, request: _Request, playlist_id: str) -> JsonObject:
+        self._require_playlist(playlist_id)
+        market = _market(request)
+        fields = _parse_fields(request.param("fields"))
+        items_query = {
+            k: v for k, v in request.query.items() if k in ("market", "additional_types") and v
+        }
+        playlist = self.world.playlist_json(
+            playlist_id,
+            self.as_of,
+            base_url=request.base_url,
+            market=market,
+            items_query=items_query,
+        )
+        return _select(playlist, fields)
+
+    def _playlist_items(self, request: _Request, playlist_id: str) -> JsonObject:
+        self._require_playlist(playlist_id)
+        offset, limit = _paging(request, default=100, maximum=100)
+        market = _market(request)
+        fields = _parse_fields(request.param("fields"))
+        entries = self.world.playlist_entries(playlist_id, self.as_of)
+        items = [
+            self.world.playlist_item_json(e, self.as_of, base_url=request.base_url, market=market)
+            for e in entries[offset : offset + limit]
+        ]
+        page = paging_json(
+            items,
+            endpoint=f"{request.base_url}playlists/{playlist_id}/{request.route[2]}",
+            offset=offset,
+            limit=limit,
+            total=len(entries),
+            query=request.others("offset", "limit"),
+        )
+        return _select(page, fields)
+
+    def _search(self, request: _Request, _: str) -> JsonObject:
+        text = request.param("q")
+        if text is None:
+            raise _ApiError(400, "No search query")
+        types_param = request.param("type")
+        if types_param is None:
+            raise _ApiError(400, "Missing parameter type")
+        types = types_param.split(",")
+        for kind in types:
+            if kind not in _SEARCH_TYPES:
+                raise _ApiError(400, f"Bad search type field {kind}")
+        offset, limit = _paging(request, default=20, maximum=50)
+        needle = text.strip().lower()
+        results: JsonObject = {}
+        for kind in types:
+            matched = self._search_ids(kind, needle)
+            page = matched[offset : offset + limit]
+            results[f"{kind}s"] = paging_json(
+                [self._search_item(kind, i, request.base_url) for i in page],
+                endpoint=f"{request.base_url}search",
+                offset=offset,
+                limit=limit,
+                total=len(matched),
+                query=request.others("offset", "limit"),
+            )
+        return results
+
+    def _search_ids(self, kind: str, needle: str) -> list[str]:
+        world, day = self.world, self.as_of
+        if kind == "artist":
+            artists = [a.id for a in world.artists() if needle in a.name.lower()]
+            return sorted(artists, key=lambda i: (-world.popularity(i, day), i))
+        if kind == "album":
+            albums = [a for a in world.visible_albums(day) if needle in a.name.lower()]
+            return [a.id for a in sorted(albums, key=lambda a: (-a.release_date.toordinal(), a.id))]
+        if kind == "track":
+            tracks = [t.id for t in world.visible_tracks(day) if needle in t.name.lower()]
+            return sorted(tracks, key=lambda i: (-world.track_popularity(i, day), i))
+        playlists = [p for p in world.playlists() if needle in p.name.lower()]
+        return [p.id for p in sorted(playlists, key=lambda p: (p.name, p.id))]
+
+    def _search_item(self, kind: str, object_id: str, base_url: str) -> JsonObject:
+        world, day = self.world, self.as_of
+        if kind == "artist":
+            return world.artist_json(object_id, day, base_url=base_url)
+        if kind == "album":
+            return world.simplified_album_json(object_id, day, base_url=base_url)
+        if kind == "track":
+            return world.track_json(object_id, day, base_url=base_url)
+        return world.simplified_playlist_json(object_id, day, base_url=base_url)
+
+    # ---- lookups ---------------------------------------------------------------------------
+
+    def _require_artist(self, artist_id: str) -> None:
+        _check_id(artist_id)
+        if self.world.artist(artist_id) is None:
+            raise _ApiError(404, "Resource not found")
+
+    def _require_album(self, album_id: str) -> None:
+        _check_id(album_id)
+        if not self.world.album_visible(album_id, self.as_of):
+            raise _ApiError(404, "Resource not found")
+
+    def _require_playlist(self, playlist_id: str) -> None:
+        _check_id(playlist_id)
+        if self.world.playlist(playlist_id) is None:
+            raise _ApiError(404, "Resource not found")
+
+
+def bearer_token(lowered_headers: Mapping[str, str]) -> str | None:
+    """The bearer token of a request whose header names are lower-cased, if it has one."""
+    scheme, _, token = lowered_headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _oauth_error(error: str, description: str) -> ApiResponse:
+    return json_response(400, {"error": error, "error_description": description})
+
+
+def _check_id(value: str) -> None:
+    if _ID.fullmatch(value) is None:
+        raise _ApiError(400, "invalid id")
+
+
+def _ids(request: _Request, maximum: int) -> list[str]:
+    raw = request.param("ids")
+    if raw is None:
+        raise _ApiError(400, "Missing required parameter: ids")
+    ids = raw.split(",")
+    if len(ids) > maximum:
+        raise _ApiError(400, "Too many ids requested")
+    for value in ids:
+        _check_id(value)
+    return ids
+
+
+def _paging(request: _Request, *, default: int, maximum: int) -> tuple[int, int]:
+    limit_text, offset_text = request.param("limit"), request.param("offset")
+    try:
+        limit = default if limit_text is None else int(limit_text)
+    except ValueError:
+        raise _ApiError(400, "Invalid limit") from None
+    if not 1 <= limit <= maximum:
+        raise _ApiError(400, "Invalid limit")
+    try:
+        offset = 0 if offset_text is None else int(offset_text)
+    except ValueError:
+        raise _ApiError(400, "Invalid offset") from None
+    if offset < 0:
+        raise _ApiError(400, "Invalid offset")
+    return offset, limit
+
+
+def _market(request: _Request) -> str | None:
+    market = request.param("market")
+    if market is not None and _MARKET.fullmatch(market) is None:
+        raise _ApiError(400, "Invalid market code")
+    return market
+
+
+# A parsed `fields` expression: key -> selection inside it (None: the whole value).
+FieldTree = dict[str, "FieldTree | None"]
+
+
+def _parse_fields(expression: str | None) -> FieldTree | None:
+    """Parse Spotify's `fields` syntax, e.g. `name,tracks.items(added_at,track(id,name))`."""
+    if expression is None:
+        return None
+    tree, position = _parse_field_list(expression, 0)
+    if position != len(expression):
+        raise _ApiError(400, f"Invalid fields expression: {expression}")
+    return tree
+
+
+def _parse_field_list(text: str, position: int) -> tuple[FieldTree, int]:
+    tree: FieldTree = {}
+    while True:
+        match = re.compile(r"[A-Za-z_]+(?:\.[A-Za-z_]+)*").match(text, position)
+        if match is None:
+            raise _ApiError(400, f"Invalid fields expression: {text}")
+        position = match.end()
+        subtree: FieldTree | None = None
+        if position < len(text) and text[position] == "(":
+            subtree, position = _parse_field_list(text, position + 1)
+            if position >= len(text) or text[position] != ")":
+                raise _ApiError(400, f"Invalid fields expression: {text}")
+            position += 1
+        *parents, leaf = match.group().split(".")
+        node = tree
+        for name in parents:
+            existing = node.get(name)
+            node[name] = existing = existing if existing is not None else {}
+            node = existing
+        node[leaf] = subtree
+        if position < len(text) and text[position] == ",":
+            position += 1
+            continue
+        return tree, position
+
+
+def _select(value: Any, tree: FieldTree | None) -> Any:
+    if tree is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_select(item, tree) for item in value]
+    if isinstance(value, dict):
+        return {key: _select(value[key], sub) for key, sub in tree.items() if key in value}
+    return value

@@ -1,0 +1,268 @@
+"""Column contracts of the Spotify tables: the schema each table is written with and checked against.
+
+One declaration per table serves three purposes: building the Arrow table from parsed rows
+(types are enforced there, so a parser regression fails loudly), the schema asset check that
+compares what is stored in the lake with the contract, and the column descriptions in the UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "string" | "int64" | "bool" | "date" | "timestamp" | "list<string>"
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class TableContract:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _arrow_type(type_name: str) -> pa.DataType:
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "list<string>": pa.list_(pa.string()),
+    }
+    try:
+        return types[type_name]
+    except KeyError:
+        raise ValueError(
+            f"unknown column type {type_name!r}; expected one of {sorted(types)}"
+        ) from None
+
+
+def arrow_schema(contract: TableContract) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [pa.field(c.name, _arrow_type(c.type), nullable=c.nullable) for c in contract.columns]
+    )
+
+
+def to_arrow(contract: TableContract, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Build the table for ``contract`` from row dicts; extra keys are dropped, missing ones null."""
+    import pyarrow as pa
+
+    names = contract.column_names
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for row in rows:
+        for name in names:
+            columns[name].append(row.get(name))
+    try:
+        return pa.Table.from_pydict(columns, schema=arrow_schema(contract))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(
+            f"rows for table {contract.name!r} do not fit its contract: {exc}"
+        ) from exc
+
+
+def schema_differences(contract: TableContract, stored: pa.Schema) -> list[str]:
+    """Human-readable differences between a stored table's schema and its contract."""
+    expected = arrow_schema(contract)
+    problems = []
+    for field in expected:
+        if field.name not in stored.names:
+            problems.append(f"missing column {field.name!r} ({field.type})")
+            continue
+        stored_type = stored.field(field.name).type
+        if not stored_type.equals(field.type):
+            problems.append(f"column {field.name!r} is {stored_type}, expected {field.type}")
+    for name in stored.names:
+        if name not in expected.names:
+            problems.append(f"unexpected column {name!r}")
+    return problems
+
+
+S, INT, B, D, T, L = "string", "int64", "bool", "date", "timestamp", "list<string>"
+
+ARTIST_ROSTER = TableContract(
+    name="artist_roster",
+    key=("artist_id",),
+    columns=(
+        Column("artist_id", S, "Spotify artist id (22-char base62), normalised", nullable=False),
+        Column("name", S, "Name given in the roster file (informational)"),
+        Column("source", S, "The entry as written in the roster file (id, URI or URL)"),
+        Column("position", INT, "Position of the entry in the roster file", nullable=False),
+    ),
+)
+
+SPOTIFY_ARTISTS = TableContract(
+    name="spotify_artists",
+    key=("artist_id",),
+    columns=(
+        Column("artist_id", S, "Spotify artist id", nullable=False),
+        Column("name", S, "Artist name on Spotify"),
+        Column("genres", L, "Spotify's genre tags for the artist"),
+        Column("followers", INT, "Follower count at sync time"),
+        Column("popularity", INT, "Spotify popularity 0-100 at sync time"),
+        Column("uri", S, "spotify:artist:<id>"),
+        Column("spotify_url", S, "open.spotify.com link"),
+        Column("image_url", S, "Largest profile image"),
+        Column("synced_at", T, "When this row was fetched (UTC)", nullable=False),
+    ),
+)
+
+ARTIST_SNAPSHOTS = TableContract(
+    name="artist_snapshots",
+    key=("date", "artist_id"),
+    columns=(
+        Column("date", D, "Day the snapshot describes (the partition)", nullable=False),
+        Column("artist_id", S, "Spotify artist id", nullable=False),
+        Column("name", S, "Artist name that day"),
+        Column("followers", INT, "Follower count that day"),
+        Column("popularity", INT, "Spotify popularity 0-100 that day"),
+        Column("genres", L, "Genre tags that day"),
+        Column("captured_at", T, "When the snapshot was taken (UTC)", nullable=False),
+    ),
+)
+
+SPOTIFY_ALBUMS = TableContract(
+    name="spotify_albums",
+    key=("album_id",),
+    columns=(
+        Column("album_id", S, "Spotify album id", nullable=False),
+        Column("name", S, "Album title"),
+        Column("album_type", S, "album | single | compilation"),
+        Column("album_group", S, "Relation to the roster artist: album, single, appears_on, ..."),
+        Column("release_date", S, "Release date as Spotify gives it (year, month or day)"),
+        Column("release_date_precision", S, "year | month | day"),
+        Column("release_day", D, "Release date as a day (first day of the year/month if coarser)"),
+        Column("total_tracks", INT, "Number of tracks on the album"),
+        Column("artist_ids", L, "Album artists"),
+        Column("primary_artist_id", S, "First album artist"),
+        Column("roster_artist_id", S, "The roster artist whose discography listed it"),
+        Column("label", S, "Record label (full album object)"),
+        Column("upc", S, "UPC barcode (full album object)"),
+        Column("track_ids", L, "Ids of the album's tracks, in album order"),
+        Column("first_seen_at", T, "When a sync first saw this album (UTC)", nullable=False),
+    ),
+)
+
+SPOTIFY_TRACKS = TableContract(
+    name="spotify_tracks",
+    key=("track_id",),
+    columns=(
+        Column("track_id", S, "Spotify track id", nullable=False),
+        Column("name", S, "Track title"),
+        Column("album_id", S, "Album the track belongs to"),
+        Column("artist_ids", L, "Track artists (features included)"),
+        Column("primary_artist_id", S, "First track artist"),
+        Column("isrc", S, "International Standard Recording Code"),
+        Column("duration_ms", INT, "Duration in milliseconds"),
+        Column("explicit", B, "Explicit lyrics flag"),
+        Column("popularity", INT, "Spotify popularity 0-100 when fetched"),
+        Column("track_number", INT, "Position on its disc"),
+        Column("disc_number", INT, "Disc number"),
+        Column("available_markets", L, "ISO country codes where the track can be played"),
+        Column("uri", S, "spotify:track:<id>"),
+        Column("fetched_at", T, "When the full track object was fetched (UTC)", nullable=False),
+    ),
+)
+
+SPOTIFY_PLAYLISTS = TableContract(
+    name="spotify_playlists",
+    key=("playlist_id",),
+    columns=(
+        Column("playlist_id", S, "Spotify playlist id", nullable=False),
+        Column("name", S, "Playlist name"),
+        Column("owner_id", S, "Owner's Spotify user id"),
+        Column("owner_name", S, "Owner's display name"),
+        Column("snapshot_id", S, "Version id of the playlist's content", nullable=False),
+        Column("public", B, "Public playlist flag"),
+        Column("collaborative", B, "Collaborative playlist flag"),
+        Column("followers", INT, "Follower count"),
+        Column("total_items", INT, "Number of items"),
+        Column("description", S, "Playlist description"),
+        Column("synced_at", T, "When this row was fetched (UTC)", nullable=False),
+    ),
+)
+
+PLAYLIST_TRACKS = TableContract(
+    name="playlist_tracks",
+    key=("playlist_id", "position"),
+    columns=(
+        Column("playlist_id", S, "Spotify playlist id", nullable=False),
+        Column("position", INT, "0-based position in the playlist", nullable=False),
+        Column("snapshot_id", S, "Playlist version these items belong to", nullable=False),
+        Column("added_at", S, "When the item was added (ISO timestamp)"),
+        Column("added_by", S, "User id that added the item"),
+        Column("item_type", S, "track | episode | local | missing (Spotify returned no track)"),
+        Column("item_id", S, "Track or episode id (null for local and missing items)"),
+        Column("item_uri", S, "Item URI (spotify:local:... for local files)"),
+        Column("item_name", S, "Track or episode title"),
+        Column("is_local", B, "Local file added from a user's device"),
+        Column("is_playable", B, "Playable in the sync market (false for removed tracks)"),
+        Column("duration_ms", INT, "Duration in milliseconds"),
+        Column("primary_artist_id", S, "First artist of a track item"),
+        Column("album_id", S, "Album of a track item"),
+        Column("fetched_at", T, "When these items were fetched (UTC)", nullable=False),
+    ),
+)
+
+CONTRACTS: dict[str, TableContract] = {
+    c.name: c
+    for c in (
+        ARTIST_ROSTER,
+        SPOTIFY_ARTISTS,
+        ARTIST_SNAPSHOTS,
+        SPOTIFY_ALBUMS,
+        SPOTIFY_TRACKS,
+        SPOTIFY_PLAYLISTS,
+        PLAYLIST_TRACKS,
+    )
+}
+
+
+@dataclass(frozen=True)
+class KeyReport:
+    rows: int
+    null_keys: int
+    duplicate_keys: int
+    examples: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.null_keys == 0 and self.duplicate_keys == 0
+
+
+def key_violations(table: pa.Table, key: Sequence[str]) -> KeyReport:
+    """Count rows with a null key column and key values that occur more than once."""
+    import pyarrow.compute as pc
+
+    missing = [k for k in key if k not in table.column_names]
+    if missing:
+        raise ValueError(f"key columns {missing} are not in the table (has {table.column_names})")
+    null_mask = None
+    for k in key:
+        col_null = pc.is_null(table[k])
+        null_mask = col_null if null_mask is None else pc.or_(null_mask, col_null)
+    null_keys = (pc.sum(null_mask).as_py() or 0) if table.num_rows else 0
+    counts = table.group_by(list(key)).aggregate([([], "count_all")])
+    dupes = counts.filter(pc.greater(counts["count_all"], 1))
+    examples = [
+        ", ".join(f"{k}={row[k]}" for k in key) + f" (x{row['count_all']})"
+        for row in dupes.slice(0, 5).to_pylist()
+    ]
+    return KeyReport(table.num_rows, null_keys, dupes.num_rows, examples)

@@ -1,0 +1,34 @@
+"""Print where `make run` left its outputs and how to look at them."""
+
+from __future__ import annotations
+
+from spotify_agent_assets.environment import load_settings
+
+
+def main() -> None:
+    import duckdb
+
+    settings = load_settings()
+    print("\nspotify_agent_assets: materialized on the", settings.env.value, "environment")
+    print(f"  lake (Parquet):      {settings.lake_root}")
+    print(f"  warehouse (DuckDB):  {settings.warehouse_path}")
+    print(f"  Dagster instance:    {settings.dagster_home}")
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            views = con.execute(
+                "select schema_name, view_name from duckdb_views() where not internal order by 1, 2"
+            ).fetchall()
+            if views:
+                print("  tables:")
+            for schema, view in views:
+                # Identifiers come from the catalogue itself, quoted; DDL-free read.
+                (count,) = con.execute(f'select count(*) from "{schema}"."{view}"').fetchone()
+                print(f"    {schema}.{view:<28} {count:>8} rows")
+    print(
+        '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from spotify.spotify_tracks limit 5"'
+    )
+    print("UI:      make ui    (then open http://127.0.0.1:3000)")
+
+
+if __name__ == "__main__":
+    main()

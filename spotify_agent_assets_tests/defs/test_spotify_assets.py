@@ -1,0 +1,210 @@
+"""The Spotify assets end to end: sample world locally, the real spotipy path against the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from spotify_agent_assets.defs.spotify import assets as spotify_assets
+from spotify_agent_assets.environment import AgentSettings
+from spotify_agent_assets.lake.parquet_lake import ParquetLake
+from spotify_agent_assets.sample_world.emulator import ALL_FAULT_KINDS, FaultPlan
+from spotify_agent_assets.spotify.tables import CONTRACTS
+from spotify_agent_assets_tests.conftest import EMULATOR_ID, EMULATOR_SECRET, yesterday
+from spotify_agent_assets_tests.defs.harness import CATALOGUE_ASSETS, emulator_spotify, materialize
+
+VOLATILE = {"synced_at", "fetched_at", "first_seen_at", "captured_at"}
+TABLES = [
+    "artist_roster",
+    "spotify_artists",
+    "spotify_albums",
+    "spotify_tracks",
+    "spotify_playlists",
+    "playlist_tracks",
+]
+
+
+def table_rows(settings: AgentSettings, name: str, group: str = "spotify") -> list[tuple]:
+    table = ParquetLake(settings.lake_root).read(group, name)
+    keep = [c for c in table.column_names if c not in VOLATILE]
+    rows = [tuple(str(row[c]) for c in keep) for row in table.select(keep).to_pylist()]
+    return sorted(rows)
+
+
+def test_local_sync_serves_the_sample_world_into_lake_and_warehouse(
+    settings: AgentSettings,
+) -> None:
+    result = materialize(settings)
+    assert result.success
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    (tracks,) = con.execute("select count(*) from spotify.spotify_tracks").fetchone()
+    (artists,) = con.execute("select count(*) from spotify.spotify_artists").fetchone()
+    quirks = dict(
+        con.execute("select item_type, count(*) from spotify.playlist_tracks group by 1").fetchall()
+    )
+    assert tracks >= 400
+    assert artists >= 25
+    assert {"track", "episode", "local", "missing"} <= set(quirks)
+    (isrc_missing,) = con.execute(
+        "select count(*) from spotify.spotify_tracks where isrc is null"
+    ).fetchone()
+    assert isrc_missing == 0
+    for name in TABLES:
+        assert (Path(settings.lake_root) / "spotify" / name / "part-0.parquet").is_file()
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+
+def test_metadata_reports_rows_schema_preview_and_api_calls(settings: AgentSettings) -> None:
+    result = materialize(settings)
+    materializations = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+    ]
+    by_asset = {m.asset_key.path[-1]: m.metadata for m in materializations}
+    tracks = by_asset["spotify_tracks"]
+    assert tracks["dagster/row_count"].value >= 400
+    assert {c.name for c in tracks["dagster/column_schema"].schema.columns} == set(
+        CONTRACTS["spotify_tracks"].column_names
+    )
+    assert "| track_id |" in tracks["preview"].value
+    assert tracks["api_requests"].value > 0
+    assert by_asset["artist_roster"].get("api_requests") is None
+
+
+@pytest.mark.emulator
+def test_repeat_sync_fetches_no_album_tracks_and_no_playlist_items(
+    settings: AgentSettings, emulator
+) -> None:
+    spotify = emulator_spotify(emulator, EMULATOR_ID, EMULATOR_SECRET)
+    assert materialize(settings, spotify=spotify).success
+    first = {p: emulator.count(p) for p in ("/v1/albums", "/v1/tracks", "/v1/playlists/")}
+    assert first["/v1/albums"] > 0 and first["/v1/tracks"] > 0
+    emulator.reset_log()
+
+    assert materialize(settings, spotify=spotify).success
+    second_paths = [r.path for r in emulator.requests]
+    assert emulator.count("/v1/albums") == 0, "albums or album tracks were fetched again"
+    assert emulator.count("/v1/tracks") == 0
+    item_calls = [
+        p for p in second_paths if p.endswith(("/tracks", "/items")) and "/playlists/" in p
+    ]
+    assert item_calls == [], "playlist items were fetched although no snapshot_id changed"
+    # What a repeat sync must pay: the roster's artists, their release listings, playlist metadata.
+    assert emulator.count("/v1/artists") > 0
+    assert table_rows(settings, "spotify_tracks")  # carried over, not emptied
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+def test_thirty_percent_faults_give_the_same_tables(
+    tmp_path: Path, settings: AgentSettings, world, emulator
+) -> None:
+    from spotify_agent_assets.environment import load_settings
+    from spotify_agent_assets_tests.conftest import write_roster
+
+    clean_settings = settings
+    faulty_settings = load_settings(
+        {
+            "SPOTIFY_AGENT_DATA_DIR": str(tmp_path / "faulty"),
+            "SPOTIFY_AGENT_ROSTER": str(write_roster(tmp_path / "roster2.yaml", world)),
+        }
+    )
+    spotify = emulator_spotify(
+        emulator, EMULATOR_ID, EMULATOR_SECRET, request_timeout_s=0.5, max_attempts=12
+    )
+    assert materialize(clean_settings, spotify=spotify).success
+
+    emulator.reset_log()
+    emulator.faults = FaultPlan(rate=0.3, kinds=ALL_FAULT_KINDS, seed=3, slow_seconds=1.0)
+    assert materialize(faulty_settings, spotify=spotify).success
+    faults = {r.fault for r in emulator.requests if r.fault}
+    assert len([r for r in emulator.requests if r.fault]) >= 10
+    assert {"429_retry_after", "500", "slow", "expired_token"} <= faults
+
+    for name in TABLES:
+        assert table_rows(faulty_settings, name) == table_rows(clean_settings, name), name
+
+
+def test_rematerializing_a_snapshot_partition_replaces_it(settings: AgentSettings) -> None:
+    for _ in range(2):
+        assert materialize(
+            settings, [spotify_assets.artist_snapshots], partition_key="2026-10-20"
+        ).success
+    lake = ParquetLake(settings.lake_root)
+    table = lake.read("spotify_history", "artist_snapshots")
+    roster = lake.read("spotify", "artist_roster")
+    assert table.num_rows == roster.num_rows
+    assert lake.partitions("spotify_history", "artist_snapshots") == ["2026-10-20"]
+
+
+def test_thirty_day_backfill_runs_as_one_run(settings: AgentSettings) -> None:
+    result = materialize(
+        settings,
+        [spotify_assets.artist_snapshots],
+        tags={
+            "dagster/asset_partition_range_start": "2026-10-02",
+            "dagster/asset_partition_range_end": "2026-10-31",
+        },
+    )
+    assert result.success
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    days, per_day_dupes = con.execute(
+        "select count(distinct date), count(*) - count(distinct (date, artist_id)) "
+        "from spotify_history.artist_snapshots"
+    ).fetchone()
+    assert days == 30
+    assert per_day_dupes == 0
+
+
+@pytest.mark.emulator
+def test_invalid_roster_id_fails_before_any_api_call_and_keeps_the_lake(
+    settings: AgentSettings, emulator, world
+) -> None:
+    spotify = emulator_spotify(emulator, EMULATOR_ID, EMULATOR_SECRET)
+    assert materialize(settings, spotify=spotify).success
+    lake_dir = Path(settings.lake_root)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in lake_dir.rglob("*.parquet")}
+    emulator.reset_log()
+
+    roster = Path(settings.roster_path)
+    doc = yaml.safe_load(roster.read_text())
+    doc["artists"].insert(3, {"id": "spotify:artist:not-a-valid-id!", "name": "Typo"})
+    roster.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    result = materialize(settings, spotify=spotify, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    message = failure.step_failure_data.error.to_string()
+    assert "not-a-valid-id!" in message and str(roster) in message
+    assert emulator.requests == [], "an API call was made despite an invalid roster"
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in lake_dir.rglob("*.parquet")}
+    assert after == before
+
+
+def test_snapshot_of_a_past_day_is_refused_against_the_live_api(
+    settings: AgentSettings, emulator
+) -> None:
+    spotify = emulator_spotify(emulator, EMULATOR_ID, EMULATOR_SECRET)
+    result = materialize(
+        settings,
+        [spotify_assets.artist_snapshots],
+        spotify=spotify,
+        partition_key="2026-10-01",
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert emulator.count("/v1/artists") == 0
+    ok = materialize(
+        settings, [spotify_assets.artist_snapshots], spotify=spotify, partition_key=yesterday()
+    )
+    assert ok.success
+
+
+def test_catalogue_assets_are_all_covered() -> None:
+    assert {a.key.path[-1] for a in CATALOGUE_ASSETS} == set(TABLES)

@@ -1,0 +1,40 @@
+"""Availability of the local services some tests need (PostgreSQL, Redis, RabbitMQ).
+
+Locally a test that needs an absent service skips with the reason; in CI (``CI=true``) the
+same situation fails, because CI promises the services and a silent skip would hide a broken run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+SERVICES = {
+    "postgres": ("PostgreSQL", 5432),
+    "redis": ("Redis", 6379),
+    "rabbitmq": ("RabbitMQ", 5672),
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str) -> None:
+    label, port = SERVICES[name]
+    if port_answers(port):
+        return
+    reason = f"{label} is not answering on 127.0.0.1:{port}"
+    if in_ci():
+        pytest.fail(f"{reason}, and CI=true requires it (.ci/run starts it)")
+    pytest.skip(f"{reason}; start it to run this test")

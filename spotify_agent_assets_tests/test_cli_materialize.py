@@ -1,0 +1,65 @@
+"""The promised command line: `dagster asset materialize -m spotify_agent_assets.definitions`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DAGSTER_"))}
+    env.update(
+        SPOTIFY_AGENT_DATA_DIR=str(tmp_path / "data"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    )
+    (tmp_path / "dagster_home").mkdir()
+    return env
+
+
+def dagster(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "spotify_agent_assets.definitions",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_group_spotify_materializes_from_the_cli_into_the_warehouse(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    done = dagster("--select", "group:spotify", env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    history = dagster(
+        "--select", "group:spotify_history", "--partition-range", "2026-10-30...2026-10-31", env=env
+    )
+    assert history.returncode == 0, history.stderr[-4000:]
+
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (tracks,) = con.execute("select count(*) from spotify.spotify_tracks").fetchone()
+        (days,) = con.execute(
+            "select count(distinct date) from spotify_history.artist_snapshots"
+        ).fetchone()
+    assert tracks >= 400
+    assert days == 2
+    # The run is recorded in the instance the UI reads.
+    assert any((tmp_path / "dagster_home").rglob("*.db"))

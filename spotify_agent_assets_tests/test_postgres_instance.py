@@ -1,0 +1,86 @@
+"""The production instance config (top-level dagster.yaml) against the real local PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from spotify_agent_assets_tests.services import require_service
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    require_service("postgres")
+    import psycopg2
+
+    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')  # name is generated above, not user input
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_materialization_is_recorded_in_postgres_through_dagster_yaml(
+    tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch, world
+) -> None:
+    from spotify_agent_assets.defs.resources import build_resources
+    from spotify_agent_assets.defs.spotify import assets as spotify_assets
+    from spotify_agent_assets.environment import load_settings
+    from spotify_agent_assets_tests.conftest import write_roster
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    for key, value in {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": "5432",
+        "DAGSTER_PG_DB": postgres_database,
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+    settings = load_settings(
+        {
+            "SPOTIFY_AGENT_DATA_DIR": str(tmp_path / "data"),
+            "SPOTIFY_AGENT_ROSTER": str(write_roster(tmp_path / "r.yaml", world)),
+        }
+    )
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = dg.materialize(
+            [spotify_assets.artist_roster, spotify_assets.spotify_artists],
+            resources=build_resources(settings),
+            instance=instance,
+        )
+        assert result.success
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and run.is_success
+        latest = instance.get_latest_materialization_event(dg.AssetKey("spotify_artists"))
+        assert latest is not None and latest.run_id == result.run_id
+
+    import psycopg2
+
+    con = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=postgres_database)
+    try:
+        with con.cursor() as cur:
+            cur.execute("select count(*) from runs where run_id = %s", (result.run_id,))
+            assert cur.fetchone()[0] == 1
+    finally:
+        con.close()
