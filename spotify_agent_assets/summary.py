@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from spotify_agent_assets.environment import load_settings
 
 
@@ -12,7 +14,7 @@ def main() -> None:
     print("\nspotify_agent_assets: materialized on the", settings.env.value, "environment")
     print(f"  lake (Parquet):      {settings.lake_root}")
     print(f"  warehouse (DuckDB):  {settings.warehouse_path}")
-    print(f"  Dagster instance:    {settings.dagster_home}")
+    print(f"  Dagster instance:    {os.environ.get('DAGSTER_HOME') or settings.dagster_home}")
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             views = con.execute(
@@ -23,7 +25,7 @@ def main() -> None:
             for schema, view in views:
                 # Identifiers come from the catalogue itself, quoted; DDL-free read.
                 (count,) = con.execute(f'select count(*) from "{schema}"."{view}"').fetchone()
-                print(f"    {schema}.{view:<28} {count:>8} rows")
+                print(f"    {schema + '.' + view:<40} {count:>8} rows")
     print(
         '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from spotify.spotify_tracks limit 5"'
     )

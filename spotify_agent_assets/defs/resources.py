@@ -15,7 +15,7 @@ import dagster as dg
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
-from spotify_agent_assets.environment import AgentSettings, load_settings
+from spotify_agent_assets.environment import AgentSettings
 
 
 def _env_if_set(name: str) -> dg.EnvVar | None:
@@ -52,8 +52,3 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
         "spotify": spotify,
         "roster": RosterResource(path=str(settings.roster_path)),
     }
-
-
-@dg.definitions
-def resources() -> dg.Definitions:
-    return dg.Definitions(resources=build_resources(load_settings()))

@@ -42,8 +42,9 @@ class RosterEntry:
     kind: str
     spotify_id: str
     name: str | None
-    source: str
+    source: str  # the roster file
     line: int | None
+    reference: str = ""  # the id, URI or URL exactly as written in the file
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,14 @@ def _parse_entry(
     except InvalidSpotifyIdError as error:
         problems.append(f"{where}: {error}")
         return None
-    return RosterEntry(kind=kind, spotify_id=spotify_id, name=name, source=source, line=line)
+    return RosterEntry(
+        kind=kind,
+        spotify_id=spotify_id,
+        name=name,
+        source=source,
+        line=line,
+        reference=raw_id.strip(),
+    )
 
 
 def _mapping_child(node: yaml.Node | None, key: str) -> yaml.Node | None:

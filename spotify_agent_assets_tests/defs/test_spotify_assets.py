@@ -132,6 +132,7 @@ def test_thirty_percent_faults_give_the_same_tables(
 
 
 def test_rematerializing_a_snapshot_partition_replaces_it(settings: AgentSettings) -> None:
+    assert materialize(settings, [spotify_assets.artist_roster]).success
     for _ in range(2):
         assert materialize(
             settings, [spotify_assets.artist_snapshots], partition_key="2026-10-20"
@@ -144,6 +145,7 @@ def test_rematerializing_a_snapshot_partition_replaces_it(settings: AgentSetting
 
 
 def test_thirty_day_backfill_runs_as_one_run(settings: AgentSettings) -> None:
+    assert materialize(settings, [spotify_assets.artist_roster]).success
     result = materialize(
         settings,
         [spotify_assets.artist_snapshots],
@@ -191,6 +193,7 @@ def test_snapshot_of_a_past_day_is_refused_against_the_live_api(
     settings: AgentSettings, emulator
 ) -> None:
     spotify = emulator_spotify(emulator, EMULATOR_ID, EMULATOR_SECRET)
+    assert materialize(settings, [spotify_assets.artist_roster]).success
     result = materialize(
         settings,
         [spotify_assets.artist_snapshots],

@@ -36,6 +36,7 @@ def test_parses_all_entry_shapes() -> None:
         name="Band of Horses",
         source="config/artists.yaml",
         line=2,
+        reference="spotify:artist:0OdUWJ0sBjDrqHygGUXeCF",
     )
     assert roster.artists[1].name is None
     assert roster.artists[1].line == 4
@@ -52,7 +53,11 @@ def test_parses_all_entry_shapes() -> None:
 def test_playlists_are_optional() -> None:
     roster = parse_roster("artists: [0OdUWJ0sBjDrqHygGUXeCF]\n", source="r.yaml")
     assert roster == Roster(
-        artists=(RosterEntry("artist", "0OdUWJ0sBjDrqHygGUXeCF", None, "r.yaml", 1),),
+        artists=(
+            RosterEntry(
+                "artist", "0OdUWJ0sBjDrqHygGUXeCF", None, "r.yaml", 1, "0OdUWJ0sBjDrqHygGUXeCF"
+            ),
+        ),
         playlists=(),
     )
 

@@ -23,6 +23,7 @@ from spotify_agent_assets.defs.table_metadata import (
 )
 from spotify_agent_assets.spotify import sync
 from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyAuthError, SpotifyParseError
+from spotify_agent_assets.spotify.roster import RosterError
 from spotify_agent_assets.spotify.tables import (
     ARTIST_ROSTER,
     ARTIST_SNAPSHOTS,
@@ -57,7 +58,7 @@ def _permanent_errors_fail_fast() -> Iterator[None]:
     """
     try:
         yield
-    except (SpotifyAuthError, SpotifyApiError, SpotifyParseError) as exc:
+    except (SpotifyAuthError, SpotifyApiError, SpotifyParseError, RosterError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
@@ -88,7 +89,7 @@ def artist_roster(roster: RosterResource) -> dg.Output:
     """
     loaded = roster.load()
     rows = [
-        {"artist_id": e.spotify_id, "name": e.name, "source": e.source, "position": i}
+        {"artist_id": e.spotify_id, "name": e.name, "source": e.reference, "position": i}
         for i, e in enumerate(loaded.artists)
     ]
     return _output(ARTIST_ROSTER, rows, {"roster_file": dg.MetadataValue.path(roster.path)})
@@ -138,7 +139,8 @@ def artist_snapshots(
             raise dg.Failure(
                 f"artist_snapshots cannot capture {stale[0].isoformat()}"
                 f"{f' (and {len(stale) - 1} more days)' if len(stale) > 1 else ''}: Spotify "
-                "only reports current follower counts, so only today or yesterday can be captured"
+                "only reports current follower counts, so only today or yesterday can be captured",
+                allow_retries=False,
             )
     artist_ids = _ids(artist_roster, "artist_id")
     rows, quarantined, clients = [], [], []
@@ -231,9 +233,9 @@ def spotify_playlists(
     context: dg.AssetExecutionContext, spotify: SpotifyResource, roster: RosterResource
 ) -> dg.Output:
     """Metadata of the playlists in the roster file, including each one's ``snapshot_id``."""
-    playlist_ids = [e.spotify_id for e in roster.load().playlists]
-    client = spotify.catalog_client()
     with _permanent_errors_fail_fast():
+        playlist_ids = [e.spotify_id for e in roster.load().playlists]
+        client = spotify.catalog_client()
         result = sync.fetch_playlists(client, playlist_ids)
     _log_quarantine(context, result)
     return _output(

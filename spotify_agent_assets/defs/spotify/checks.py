@@ -1,5 +1,7 @@
 """Asset checks on the Spotify tables as stored in the lake: keys and schema contracts."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
@@ -17,24 +19,37 @@ from spotify_agent_assets.spotify.tables import (
 )
 
 
-def build_table_checks(group: str, contract: TableContract) -> list[dg.AssetChecksDefinition]:
+def build_table_checks(group: str, contract: TableContract) -> dg.AssetChecksDefinition:
     """A blocking key check (unique, not null) and a schema check for one stored table.
 
     Both read what is in the lake, not the in-memory frame, so they also catch files left by an
-    older version of the code.
+    older version of the code. They share one step so the table is read once.
     """
     asset_key = dg.AssetKey(contract.name)
     key_text = ", ".join(contract.key)
 
-    @dg.asset_check(
-        asset=asset_key,
-        name="key_unique_not_null",
-        blocking=True,
-        description=f"({key_text}) is unique and never null across the stored table.",
+    @dg.multi_asset_check(
+        name=f"{contract.name}_table_checks",
+        specs=[
+            dg.AssetCheckSpec(
+                "key_unique_not_null",
+                asset=asset_key,
+                blocking=True,
+                description=f"({key_text}) is unique and never null across the stored table.",
+            ),
+            dg.AssetCheckSpec(
+                "schema_matches_contract",
+                asset=asset_key,
+                description=f"Stored columns and types equal the {contract.name} contract.",
+            ),
+        ],
     )
-    def key_check(lake: LakeResource) -> dg.AssetCheckResult:
-        report = key_violations(lake.read_table(group, contract.name), contract.key)
-        return dg.AssetCheckResult(
+    def table_checks(lake: LakeResource) -> Iterator[dg.AssetCheckResult]:
+        table = lake.read_table(group, contract.name)
+        report = key_violations(table, contract.key)
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name="key_unique_not_null",
             passed=report.ok,
             description=None if report.ok else f"key ({key_text}) violated",
             metadata={
@@ -44,24 +59,19 @@ def build_table_checks(group: str, contract: TableContract) -> list[dg.AssetChec
                 "examples": dg.MetadataValue.json(report.examples),
             },
         )
-
-    @dg.asset_check(
-        asset=asset_key,
-        name="schema_matches_contract",
-        description=f"Stored columns and types equal the {contract.name} contract.",
-    )
-    def schema_check(lake: LakeResource) -> dg.AssetCheckResult:
-        problems = schema_differences(contract, lake.read_table(group, contract.name).schema)
-        return dg.AssetCheckResult(
+        problems = schema_differences(contract, table.schema)
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name="schema_matches_contract",
             passed=not problems,
             metadata={"differences": dg.MetadataValue.json(problems)},
         )
 
-    return [key_check, schema_check]
+    return table_checks
 
 
 spotify_table_checks = [
-    check
+    build_table_checks(group, contract)
     for group, contract in (
         ("spotify", ARTIST_ROSTER),
         ("spotify", SPOTIFY_ARTISTS),
@@ -71,5 +81,4 @@ spotify_table_checks = [
         ("spotify", SPOTIFY_PLAYLISTS),
         ("spotify", PLAYLIST_TRACKS),
     )
-    for check in build_table_checks(group, contract)
 ]
