@@ -83,6 +83,7 @@ def test_repeat_sync_fetches_no_album_tracks_and_no_playlist_items(
 ) -> None:
     spotify = emulator_spotify(emulator, EMULATOR_ID, EMULATOR_SECRET)
     assert materialize(settings, spotify=spotify).success
+    first_tables = {name: table_rows(settings, name) for name in TABLES}
     first = {p: emulator.count(p) for p in ("/v1/albums", "/v1/tracks", "/v1/playlists/")}
     assert first["/v1/albums"] > 0 and first["/v1/tracks"] > 0
     emulator.reset_log()
@@ -97,7 +98,8 @@ def test_repeat_sync_fetches_no_album_tracks_and_no_playlist_items(
     assert item_calls == [], "playlist items were fetched although no snapshot_id changed"
     # What a repeat sync must pay: the roster's artists, their release listings, playlist metadata.
     assert emulator.count("/v1/artists") > 0
-    assert table_rows(settings, "spotify_tracks")  # carried over, not emptied
+    # Carried over, not emptied and not duplicated: the second sync replaces each table.
+    assert {name: table_rows(settings, name) for name in TABLES} == first_tables
 
 
 @pytest.mark.emulator
@@ -211,3 +213,26 @@ def test_snapshot_of_a_past_day_is_refused_against_the_live_api(
 
 def test_catalogue_assets_are_all_covered() -> None:
     assert {a.key.path[-1] for a in CATALOGUE_ASSETS} == set(TABLES)
+
+
+def test_an_unknown_artist_is_quarantined_and_the_rest_syncs(tmp_path: Path, world) -> None:
+    from spotify_agent_assets.environment import load_settings
+    from spotify_agent_assets_tests.conftest import write_roster
+
+    unknown = "0000000000000000000000"  # well-formed, but no such artist
+    roster = write_roster(tmp_path / "r.yaml", world, extra_artists=[{"id": unknown}])
+    settings = load_settings(
+        {"SPOTIFY_AGENT_DATA_DIR": str(tmp_path / "data"), "SPOTIFY_AGENT_ROSTER": str(roster)}
+    )
+    result = materialize(settings, [spotify_assets.artist_roster, spotify_assets.spotify_artists])
+    assert result.success
+    artists = ParquetLake(settings.lake_root).read("spotify", "spotify_artists")
+    assert artists.num_rows == len(world.roster())
+    (event,) = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("spotify_artists")
+    ]
+    assert event.metadata["quarantined"].value == 1
+    (record,) = event.metadata["quarantined_records"].value.records
+    assert record.data["entity_id"] == unknown and "unknown artist" in record.data["reason"]

@@ -1,0 +1,80 @@
+"""The code location as Dagster loads it: graph, policies, schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from spotify_agent_assets.definitions import defs
+from spotify_agent_assets.spotify.roster import load_roster
+from spotify_agent_assets.spotify.tables import CONTRACTS
+
+NETWORK_ASSETS = {
+    "spotify_artists",
+    "artist_snapshots",
+    "spotify_albums",
+    "spotify_tracks",
+    "spotify_playlists",
+    "playlist_tracks",
+}
+
+
+def test_graph_has_the_spotify_assets_with_lineage() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == set(CONTRACTS)
+    parents = {
+        k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
+        for k in graph.get_all_asset_keys()
+    }
+    assert parents["spotify_tracks"] == {"spotify_albums"}
+    assert parents["playlist_tracks"] == {"spotify_playlists"}
+    assert parents["artist_snapshots"] == {"artist_roster"}
+
+
+def test_every_network_asset_retries_with_exponential_backoff() -> None:
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if len(assets_def.keys) != 1:  # multi-asset checks have no keys of their own
+            continue
+        name = assets_def.key.to_user_string()
+        policy = assets_def.op.retry_policy
+        if name in NETWORK_ASSETS:
+            assert policy is not None and policy.backoff == dg.Backoff.EXPONENTIAL, name
+            assert policy.jitter == dg.Jitter.PLUS_MINUS, name
+
+
+def test_every_table_has_key_and_schema_checks() -> None:
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    for table in CONTRACTS:
+        names = {c.name for c in check_keys if c.asset_key == dg.AssetKey(table)}
+        assert names == {"key_unique_not_null", "schema_matches_contract"}, table
+
+
+def test_every_asset_has_a_docstring_description() -> None:
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        for spec in assets_def.specs:
+            assert spec.description and len(spec.description) > 40, spec.key
+
+
+def test_daily_schedule_targets_yesterday_for_both_groups() -> None:
+    schedule = defs.get_schedule_def("spotify_daily_sync_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = defs.resolve_job_def("spotify_daily_sync")
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert selected == set(CONTRACTS)
+    when = dt.datetime(2026, 11, 21, 2, 15, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+        result = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in result.run_requests] == ["2026-11-20"]
+
+
+def test_committed_roster_names_sample_world_artists(world) -> None:
+    roster = load_roster("config/artists.yaml")
+    world_artists = {artist_id for artist_id, _ in world.roster()}
+    assert set(roster.artist_ids) == world_artists
+    assert set(roster.playlist_ids) == set(world.playlist_ids())
+    # The committed file shows all three accepted spellings.
+    references = {e.reference.split(":")[0].split("/")[0] for e in roster.artists}
+    assert {"spotify", "https"} <= references

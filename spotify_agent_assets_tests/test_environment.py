@@ -1,0 +1,57 @@
+"""The one module that decides the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spotify_agent_assets.environment import (
+    PROJECT_ROOT,
+    AgentEnvironment,
+    EnvironmentConfigError,
+    load_settings,
+)
+
+
+def test_local_defaults_live_under_data(tmp_path: Path) -> None:
+    settings = load_settings({"SPOTIFY_AGENT_DATA_DIR": str(tmp_path)})
+    assert settings.env is AgentEnvironment.LOCAL
+    assert settings.lake_root == str(tmp_path / "lake")
+    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.dagster_home == tmp_path / "dagster_home"
+    assert settings.landing_dir == str(tmp_path / "landing")
+    assert settings.roster_path == PROJECT_ROOT / "config" / "artists.yaml"
+    assert settings.use_sample_world
+
+
+def test_default_data_dir_is_the_repo_data_folder() -> None:
+    assert load_settings({}).data_dir == PROJECT_ROOT / "data"
+
+
+def test_credentials_switch_off_the_sample_world() -> None:
+    settings = load_settings({"SPOTIFY_CLIENT_ID": "a", "SPOTIFY_CLIENT_SECRET": "b"})
+    assert not settings.use_sample_world
+
+
+def test_half_the_credentials_is_an_error_naming_the_missing_one() -> None:
+    with pytest.raises(EnvironmentConfigError, match="SPOTIFY_CLIENT_SECRET is not set"):
+        load_settings({"SPOTIFY_CLIENT_ID": "a"})
+
+
+def test_unknown_environment_names_the_allowed_ones() -> None:
+    with pytest.raises(EnvironmentConfigError, match="'staging'.*local, prod"):
+        load_settings({"SPOTIFY_AGENT_ENV": "staging"})
+
+
+def test_prod_requires_an_s3_lake_and_credentials() -> None:
+    creds = {"SPOTIFY_CLIENT_ID": "a", "SPOTIFY_CLIENT_SECRET": "b"}
+    with pytest.raises(EnvironmentConfigError, match="SPOTIFY_AGENT_LAKE_URL must be an s3://"):
+        load_settings({"SPOTIFY_AGENT_ENV": "prod", **creds})
+    with pytest.raises(EnvironmentConfigError, match="must be set in prod"):
+        load_settings({"SPOTIFY_AGENT_ENV": "prod", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake"})
+    prod = load_settings(
+        {"SPOTIFY_AGENT_ENV": "PROD", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake", **creds}
+    )
+    assert prod.env is AgentEnvironment.PROD and prod.lake_root == "s3://b/lake"
+    assert not prod.use_sample_world
