@@ -40,7 +40,7 @@ def test_half_the_credentials_is_an_error_naming_the_missing_one() -> None:
 
 
 def test_unknown_environment_names_the_allowed_ones() -> None:
-    with pytest.raises(EnvironmentConfigError, match="'staging'.*local, prod"):
+    with pytest.raises(EnvironmentConfigError, match=r"'staging'.*local, prod"):
         load_settings({"SPOTIFY_AGENT_ENV": "staging"})
 
 
