@@ -28,15 +28,17 @@ The model, per listener and day: a Poisson number of sessions (by activity level
 weekends), started at local times from a diurnal profile (converted to UTC with the country's
 offset, so plays of one local day spread over three UTC days); a negative-binomial number of
 plays per session; each play picks a genre family from the listener's Dirichlet taste (or, for
-about 12%, the global chart) and then a track in it with weight exp(track_popularity / 12 +
-artist_popularity / 24) of that day, over the tracks visible that day; some plays repeat the
-previous track or the listener's favourite; skips are likelier off-taste and on shuffle.
-Because each listener's total rate follows the sum of their families' weights, a surging artist
-adds streams instead of taking them from the artist's genre peers.
+about 12%, the global chart) and then a track in it, over the tracks visible that day, with
+weight exp((track_popularity - artist_popularity) / 7 + 3 * artist_popularity / 32) of that day;
+some plays repeat the previous track or the listener's favourite; skips are likelier off-taste
+and on shuffle. Because each listener's total rate follows the sum of their families' weights,
+a surging artist adds streams instead of taking them from the artist's genre peers. A play whose
+track is not served on its UTC day (released at local midnight further east, or taken down) is
+dropped, so a session can show a gap there.
 
 Planted for checks (`ground_truth`): the catalogue's breakout artist surges from its day on (its
 popularity jump raises its weights), and one artist gets a one-day burst of artificial streams
-("streaming_spike"): a few hundred hijacked accounts looping its catalogue to completion.
+("streaming_spike"): about a hundred hijacked accounts looping its catalogue to completion.
 """
 
 from __future__ import annotations
@@ -132,8 +134,7 @@ _REPEAT_PREVIOUS = 0.06  # the listener plays the same track again
 _REPEAT_FAVOURITE = 0.035  # ... or goes back to their favourite track
 _SPIKE_FACTOR = 4.0  # the injected burst adds this many times the artist's organic streams
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+_HEX_PAIRS = np.frombuffer(b"".join(f"{b:02x}".encode() for b in range(256)), dtype=np.uint16)
 _BASE32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _HANDLE_WORDS = (
     "mara", "jonas", "lucia", "kofi", "yuna", "elio", "nadia", "oskar", "silas", "ines",
@@ -159,11 +160,11 @@ def _mix64(values: np.ndarray, key: int) -> np.ndarray:
 
 def hex_ids(values: np.ndarray) -> pa.StringArray:
     """uint64 values as 16-char lowercase hex strings, built without a Python loop."""
-    nibbles = (values[:, None] >> _NIBBLE_SHIFTS) & np.uint64(0xF)
-    chars = _HEX[nibbles.astype(np.intp)]
+    # Big-endian bytes through a 256-entry table of two-char pairs: one gather per byte.
+    pairs = _HEX_PAIRS[values.astype(">u8").view(np.uint8)]
     offsets = np.arange(0, 16 * (len(values) + 1), 16, dtype=np.int32)
     return pa.StringArray.from_buffers(
-        len(values), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars))
+        len(values), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(pairs))
     )
 
 
@@ -273,7 +274,7 @@ class ListeningWorld:
         return pa.table(
             {
                 "listener_id": self._listener_ids,
-                "country": self._country_names.take(pa.array(self._country)),
+                "country": self._listener_country,
                 "platform": pa.array(PLATFORMS).take(pa.array(self._platform)),
                 "age_band": pa.array(AGE_BANDS).take(pa.array(self._age)),
                 "activity": pa.array(self._activity),
@@ -289,11 +290,15 @@ class ListeningWorld:
             raise ValueError(f"{day} is outside the window {self.first_day}..{self.last_day}")
         start = _epoch_us(day)
         end = start + 86_400_000_000
+        visible = self._day_state(day).visible
         parts = []
         # A local day's sessions reach from UTC day - 1 (far east) to day + 1 (late nights west).
+        # Plays of a track not served on the UTC day (a release at local midnight somewhere
+        # ahead, a take-down) are dropped: the catalogue's day is the UTC day.
         for local_day in (day - timedelta(days=1), day, day + timedelta(days=1)):
             batch = self._batch(local_day)
-            parts.append(batch.take(np.flatnonzero((batch.end_us >= start) & (batch.end_us < end))))
+            keep = (batch.end_us >= start) & (batch.end_us < end) & visible[batch.track]
+            parts.append(batch.take(np.flatnonzero(keep)))
         merged = _Batch.concat(parts)
         return self._to_table(merged.take(np.argsort(merged.end_us, kind="stable")))
 
@@ -326,6 +331,7 @@ class ListeningWorld:
         offsets = [rng.choice(_COUNTRIES[c][2]) for c in self._country.tolist()]
         self._offset_min = np.array(offsets, dtype=np.int64)
         self._country_names = pa.array(COUNTRY_CODES)
+        self._listener_country = self._country_names.take(pa.array(self._country))
         self._platform = rng.choice(len(PLATFORMS), size=n, p=_PLATFORM_SHARE)
         self._age = rng.choice(len(AGE_BANDS), size=n, p=_AGE_SHARE)
         # Sessions per weekday: a long tail of heavy listeners, many occasional ones.
@@ -333,8 +339,9 @@ class ListeningWorld:
         self._shuffle_odds = rng.beta(2.0, 2.5, size=n)
         # A sparse Dirichlet concentrates each listener on one or two families, which is the
         # signal a recommender should learn; the chart column is shared by everybody.
-        taste = rng.dirichlet(np.full(len(self.families), 0.35), size=n)
+        taste = rng.dirichlet(np.full(len(self.families), 0.25), size=n)
         self._taste = np.hstack([taste * (1 - _CHART_SHARE), np.full((n, 1), _CHART_SHARE)])
+        self._top_taste = self._taste[:, :-1].max(axis=1)
         self._listener_ids = pa.array(_listener_names(rng, n), pa.string())
 
     def _choose_favourites(self) -> np.ndarray:
@@ -400,7 +407,10 @@ class ListeningWorld:
             [self.world.popularity(a, day) for a in self._catalogue.artist_ids], dtype=np.float64
         )
         track_pop = np.array([self.world.track_popularity(t.id, day) for t in tracks], float)
-        return np.exp(track_pop / 12 + artist_pop[self._catalogue.artist] / 24)
+        artist_pop = artist_pop[self._catalogue.artist]
+        # The track's standing in its artist's catalogue makes the Zipf-like head (one or two
+        # hits per artist); the artist's popularity moves all of its tracks together.
+        return np.exp((track_pop - artist_pop) / 7 + 3 * artist_pop / 32)
 
     def _day_state(self, day: date) -> _DayState:
         state = self._days.get(day)
@@ -520,7 +530,7 @@ class ListeningWorld:
         # Off-taste tracks and shuffle get skipped more; a chosen repeat rarely is.
         family = self._catalogue.family[track]
         taste = self._taste[:, : len(self.families)]
-        affinity = taste[listener, family] / taste[listener].max(axis=1)
+        affinity = taste[listener, family] / self._top_taste[listener]
         shuffled = shuffle[session]
         skip_odds = 0.09 + 0.30 * (1 - affinity) + 0.07 * shuffled - 0.06 * repeat
         skipped = rng.random(total) < skip_odds
@@ -532,10 +542,12 @@ class ListeningWorld:
         reason_end[stopped] = _ENDPLAY
 
         duration = self._catalogue.duration_ms[track]
-        skip_ms = np.exp(rng.normal(math.log(9_000), 0.9, size=total)).astype(np.int64) + 400
-        stop_ms = (duration * rng.uniform(0.05, 0.95, size=total)).astype(np.int64)
-        ms_played = np.where(skipped, np.minimum(skip_ms, duration - 1), duration)
-        ms_played = np.where(stopped, stop_ms, ms_played)
+        ms_played = duration.copy()
+        # Skips come within seconds (median ~9 s); a stopped play ends anywhere in the track.
+        skip_ms = np.exp(rng.normal(math.log(9_000), 0.9, size=int(skipped.sum())))
+        ms_played[skipped] = np.minimum(skip_ms.astype(np.int64) + 400, duration[skipped] - 1)
+        stop_share = rng.uniform(0.05, 0.95, size=int(stopped.sum()))
+        ms_played[stopped] = (duration[stopped] * stop_share).astype(np.int64)
 
         # The next play starts for the reason the previous one ended (Spotify's convention);
         # a play stopped mid-session means the listener clicked another row.
@@ -612,7 +624,7 @@ class ListeningWorld:
             self._catalogue.track_ids.take(pa.array(batch.track)),
             pa.array(batch.end_us, pa.timestamp("us", tz="UTC")),
             pa.array(batch.ms_played, pa.int64()),
-            self._country_names.take(pa.array(self._country).take(listener)),
+            self._listener_country.take(listener),
             pa.array(PLATFORMS).take(pa.array(batch.platform)),
             reasons.take(pa.array(batch.reason_start)),
             reasons.take(pa.array(batch.reason_end)),
