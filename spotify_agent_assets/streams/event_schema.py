@@ -1,0 +1,139 @@
+"""Column contracts for the listening-events landing zone and the tables ingestion writes.
+
+Three schemas live here: stream event v1 (what producers put in ``<landing>/streams/``), the
+output table ``streams.stream_events`` (one partition per UTC day of ``ts``), and the quarantine
+table (records we refused, with a reason). Arrow schemas are built on first use so importing this
+module does not import pyarrow.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SourceFormat = Literal["jsonl", "csv", "parquet", "extended_history"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = ("jsonl", "csv", "parquet", "extended_history")
+
+# Stream event v1 column order; producers may add columns, we ignore them.
+REQUIRED_COLUMNS = ("event_id", "listener_id", "track_id", "ts", "ms_played")
+OPTIONAL_STRING_COLUMNS = ("country", "platform", "reason_start", "reason_end", "session_id")
+BOOL_COLUMNS = ("shuffle", "skipped", "offline")
+V1_COLUMNS = (
+    "event_id",
+    "listener_id",
+    "track_id",
+    "ts",
+    "ms_played",
+    "country",
+    "platform",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
+    "offline",
+    "session_id",
+)
+
+# A play cannot last longer than a day; anything above is a producer bug, not a long song.
+MAX_MS_PLAYED = 24 * 60 * 60 * 1000
+
+# Output columns that are copied from the validated v1 record, in table order.
+EVENT_COLUMNS = (
+    "date",
+    "event_id",
+    "listener_key",
+    "track_id",
+    "ts",
+    "ms_played",
+    "country",
+    "platform",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
+    "offline",
+    "session_id",
+    "source_file",
+    "source_format",
+)
+QUARANTINE_COLUMNS = ("source_file", "line", "reason", "raw", "listener_key", "quarantined_at")
+
+# ISO 3166-1 alpha-2 officially assigned codes (249). Spotify writes "ZZ" for an unknown
+# country; ingestion treats that as null rather than as an error (see validation).
+_ISO_3166_ALPHA2_CODES = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
+    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
+    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
+    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
+    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
+    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
+    ZW
+"""
+ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
+UNKNOWN_COUNTRY = "ZZ"
+
+
+@cache
+def v1_schema() -> pa.Schema:
+    """Stream event v1 in its validated types (what ``validation`` hands to ingestion).
+
+    Fields are nullable here because extended-history rows get their ``event_id`` only after
+    validation; validation itself guarantees the required columns are filled."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("event_id", pa.string()),
+            pa.field("listener_id", pa.string()),
+            pa.field("track_id", pa.string()),
+            pa.field("ts", pa.timestamp("us", tz="UTC")),
+            pa.field("ms_played", pa.int64()),
+            pa.field("country", pa.string()),
+            pa.field("platform", pa.string()),
+            pa.field("reason_start", pa.string()),
+            pa.field("reason_end", pa.string()),
+            pa.field("shuffle", pa.bool_()),
+            pa.field("skipped", pa.bool_()),
+            pa.field("offline", pa.bool_()),
+            pa.field("session_id", pa.string()),
+        ]
+    )
+
+
+@cache
+def stream_events_schema() -> pa.Schema:
+    """``streams.stream_events``: v1 with ``listener_id`` replaced by its HMAC, plus lineage."""
+    import pyarrow as pa
+
+    v1 = v1_schema()
+    fields = {f.name: f for f in v1}
+    for name in ("event_id", "track_id", "ts", "ms_played"):
+        fields[name] = fields[name].with_nullable(False)
+    fields["date"] = pa.field("date", pa.date32(), nullable=False)
+    fields["listener_key"] = pa.field("listener_key", pa.string(), nullable=False)
+    fields["source_file"] = pa.field("source_file", pa.string(), nullable=False)
+    fields["source_format"] = pa.field("source_format", pa.string(), nullable=False)
+    return pa.schema([fields[name] for name in EVENT_COLUMNS])
+
+
+@cache
+def quarantine_schema() -> pa.Schema:
+    """Refused records. ``raw`` never holds the raw listener id; ``listener_key`` (its HMAC,
+    null when the record had none) lets GDPR erasure find a listener's quarantined records."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("source_file", pa.string(), nullable=False),
+            pa.field("line", pa.int64()),
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("raw", pa.string()),
+            pa.field("listener_key", pa.string()),
+            pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        ]
+    )
