@@ -26,14 +26,7 @@ from spotify_agent_assets.sample_world.emulator import SpotifyEmulator
 from spotify_agent_assets.sample_world.world import DEFAULT_AS_OF, SampleWorld
 from spotify_agent_assets.spotify.sync import ALBUM_GROUPS
 
-CATALOGUE = [
-    spotify_assets.artist_roster,
-    spotify_assets.spotify_artists,
-    spotify_assets.spotify_albums,
-    spotify_assets.spotify_tracks,
-    spotify_assets.spotify_playlists,
-    spotify_assets.playlist_tracks,
-]
+CATALOGUE = spotify_assets.CATALOGUE_ASSETS
 
 
 def endpoint(path: str) -> str:

@@ -57,27 +57,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spotify_agent_assets.sample_world.world import GroundTruthEvent, SampleWorld
+from spotify_agent_assets.streams.event_schema import landing_schema
 
 FIRST_DAY = date(2026, 10, 2)
 WINDOW_DAYS = 30
 
-STREAM_EVENT_V1 = pa.schema(
-    [
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("listener_id", pa.string(), nullable=False),
-        pa.field("track_id", pa.string(), nullable=False),
-        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("ms_played", pa.int64(), nullable=False),
-        pa.field("country", pa.string()),
-        pa.field("platform", pa.string()),
-        pa.field("reason_start", pa.string()),
-        pa.field("reason_end", pa.string()),
-        pa.field("shuffle", pa.bool_()),
-        pa.field("skipped", pa.bool_()),
-        pa.field("offline", pa.bool_()),
-        pa.field("session_id", pa.string()),
-    ]
-)
+# The landing-zone contract is owned by the ingestion side; the generator writes exactly it.
+STREAM_EVENT_V1 = landing_schema()
 
 PLATFORMS = ("ios", "android", "desktop", "web", "cast")
 _PLATFORM_SHARE = np.array([0.33, 0.40, 0.15, 0.07, 0.05])

@@ -106,6 +106,15 @@ def v1_schema() -> pa.Schema:
 
 
 @cache
+def landing_schema() -> pa.Schema:
+    """Stream event v1 as producers must write it: the required columns are never null."""
+    import pyarrow as pa
+
+    schema = v1_schema()
+    return pa.schema([f.with_nullable(f.name not in REQUIRED_COLUMNS) for f in schema])
+
+
+@cache
 def stream_events_schema() -> pa.Schema:
     """``streams.stream_events``: v1 with ``listener_id`` replaced by its HMAC, plus lineage."""
     import pyarrow as pa

@@ -12,14 +12,7 @@ from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
 from spotify_agent_assets.defs.spotify.resources import SpotifyResource
 from spotify_agent_assets.environment import AgentSettings
 
-CATALOGUE_ASSETS = [
-    spotify_assets.artist_roster,
-    spotify_assets.spotify_artists,
-    spotify_assets.spotify_albums,
-    spotify_assets.spotify_tracks,
-    spotify_assets.spotify_playlists,
-    spotify_assets.playlist_tracks,
-]
+CATALOGUE_ASSETS = spotify_assets.CATALOGUE_ASSETS
 
 
 def checks_for(assets: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:

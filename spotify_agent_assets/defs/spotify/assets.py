@@ -280,3 +280,15 @@ def playlist_tracks(
             "playlists_fetched": dg.MetadataValue.int(len(result.fetched)),
         },
     )
+
+
+# The current-catalogue assets in lineage order (everything but the daily history), for runs
+# that sync the catalogue as a whole: the benchmark and the end-to-end tests.
+CATALOGUE_ASSETS = [
+    artist_roster,
+    spotify_artists,
+    spotify_albums,
+    spotify_tracks,
+    spotify_playlists,
+    playlist_tracks,
+]
