@@ -18,7 +18,14 @@ DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions
 
 .PHONY: setup run test ui lint lock bench clean
 
+# `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
+# already set: without DAGSTER_HOME, dagster run from the repo root would read the production
+# dagster.yaml there (Postgres) and fail on its unset DAGSTER_PG_* variables.
+ACTIVATE_MARK := spotify_agent_assets: local Dagster instance
+
 setup: $(STAMP)
+	@grep -q '$(ACTIVATE_MARK)' $(BIN)/activate || \
+	  echo 'export DAGSTER_HOME="$${DAGSTER_HOME:-$${SPOTIFY_AGENT_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$DAGSTER_HOME"  # $(ACTIVATE_MARK)' >> $(BIN)/activate
 
 $(STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=...)"; exit 1; }

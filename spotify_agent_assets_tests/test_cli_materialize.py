@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -13,28 +14,34 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+ACTIVATE = Path(sys.prefix) / "bin" / "activate"
+
+
 def cli_env(tmp_path: Path) -> dict[str, str]:
+    # As a user's shell would be: no DAGSTER_HOME, so the virtualenv's activate script (set up
+    # by `make setup`) must choose the local instance, not the prod dagster.yaml in the repo root.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DAGSTER_"))}
-    env.update(
-        SPOTIFY_AGENT_DATA_DIR=str(tmp_path / "data"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-    )
-    (tmp_path / "dagster_home").mkdir()
+    env["SPOTIFY_AGENT_DATA_DIR"] = str(tmp_path / "data")
     return env
 
 
 def dagster(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
+    assert "spotify_agent_assets: local Dagster instance" in ACTIVATE.read_text(), (
+        f"{ACTIVATE} was not prepared by `make setup`; run the tests with `make test`"
+    )
+    command = " ".join(
+        shlex.quote(a)
+        for a in [
             "dagster",
             "asset",
             "materialize",
             "-m",
             "spotify_agent_assets.definitions",
             *args,
-        ],
+        ]
+    )
+    return subprocess.run(
+        ["bash", "-c", f"source {shlex.quote(str(ACTIVATE))} && {command}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -62,4 +69,4 @@ def test_group_spotify_materializes_from_the_cli_into_the_warehouse(tmp_path: Pa
     assert tracks >= 400
     assert days == 2
     # The run is recorded in the instance the UI reads.
-    assert any((tmp_path / "dagster_home").rglob("*.db"))
+    assert any((tmp_path / "data" / "dagster_home").rglob("*.db"))
