@@ -15,12 +15,19 @@ from spotify_agent_assets.defs.spotify.schedules import (
     spotify_daily_sync,
     spotify_daily_sync_schedule,
 )
+from spotify_agent_assets.defs.streams.assets import STREAM_ASSETS
+from spotify_agent_assets.defs.streams.automation import (
+    hourly_stream_ingestion,
+    stream_ingestion,
+    stream_landing_sensor,
+)
 from spotify_agent_assets.environment import load_settings
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([spotify_assets]),
+    assets=[*dg.load_assets_from_modules([spotify_assets]), *STREAM_ASSETS],
     asset_checks=spotify_table_checks,
-    jobs=[spotify_daily_sync],
-    schedules=[spotify_daily_sync_schedule],
+    jobs=[spotify_daily_sync, stream_ingestion],
+    schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
+    sensors=[stream_landing_sensor],
     resources=build_resources(load_settings()),
 )

@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "SPOTIFY_AGENT_ENV"
 DATA_DIR_VAR = "SPOTIFY_AGENT_DATA_DIR"
 LAKE_URL_VAR = "SPOTIFY_AGENT_LAKE_URL"
+LANDING_URL_VAR = "SPOTIFY_AGENT_LANDING_URL"
 ROSTER_VAR = "SPOTIFY_AGENT_ROSTER"
 SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
 
@@ -100,7 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         lake_root=lake_root,
         warehouse_path=data_dir / "warehouse.duckdb",
         dagster_home=data_dir / "dagster_home",
-        landing_dir=str(data_dir / "landing"),
+        landing_dir=(environ.get(LANDING_URL_VAR) or str(data_dir / "landing")).rstrip("/"),
         roster_path=roster.expanduser().resolve(),
         spotify_credentials_set=all(credentials),
     )

@@ -15,6 +15,7 @@ import dagster as dg
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
+from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.environment import AgentSettings
 
 
@@ -51,4 +52,11 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
         "lake": lake,
         "spotify": spotify,
         "roster": RosterResource(path=str(settings.roster_path)),
+        "stream_landing": StreamLandingResource(
+            landing_root=f"{settings.landing_dir}/streams",
+            state_dir=str(settings.data_dir / "state"),
+            data_dir=str(settings.data_dir),
+            # The name is spelled out here; environment.py keeps the key's rules.
+            **_optional(pseudonym_key=_env_if_set("SPOTIFY_AGENT_PSEUDONYM_KEY")),
+        ),
     }

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 PREVIEW_ROWS = 10
 
 
-def _preview_markdown(table: pa.Table) -> str:
+def preview_markdown(table: pa.Table) -> str:
     head = table.slice(0, PREVIEW_ROWS).to_pylist()
     if not head:
         return "_empty table_"
@@ -48,7 +48,7 @@ def table_metadata(table: pa.Table, contract: TableContract) -> dict[str, Any]:
     return {
         "dagster/row_count": dg.MetadataValue.int(table.num_rows),
         "dagster/column_schema": schema,
-        "preview": dg.MetadataValue.md(_preview_markdown(table)),
+        "preview": dg.MetadataValue.md(preview_markdown(table)),
     }
 
 

@@ -1,0 +1,1 @@
+"""Listening events: the stream landing zone turned into ``streams.stream_events``."""

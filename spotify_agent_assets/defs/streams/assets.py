@@ -1,0 +1,99 @@
+"""``stream_events`` and ``stream_quarantine``: the landing zone as daily lake partitions.
+
+Both come from one step (one read of the files yields the good rows and the refused ones) and
+are partitioned by UTC day of event time. A run rebuilds its days from every landing file that
+touches them, so it is idempotent, a late file simply re-runs its day, and a backfill of many
+days in one run equals one run per day.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
+from spotify_agent_assets.defs.streams.resources import StreamLandingResource
+from spotify_agent_assets.defs.table_metadata import preview_markdown
+
+# Ingestion is expected at least hourly; a day without a fresh partition means the schedule,
+# the sensor or the producers are stuck.
+STREAM_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=6), warn_window=dt.timedelta(hours=2)
+)
+
+STREAM_EVENTS = dg.AssetSpec(
+    "stream_events",
+    group_name="streams",
+    description=(
+        "One row per listening event, de-duplicated by event_id, listener ids replaced by a "
+        "keyed HMAC (listener_key), partitioned by the UTC day of ts. Lineage columns: "
+        "source_file (relative to the landing zone) and source_format."
+    ),
+    kinds={"parquet", "duckdb"},
+    freshness_policy=STREAM_FRESHNESS,
+)
+STREAM_QUARANTINE = dg.AssetSpec(
+    "stream_quarantine",
+    group_name="streams",
+    description=(
+        "Landing-zone records that were refused, with the file, line and reason. Filed under "
+        "the earliest day of their file. Raw listener ids never appear; listener_key does."
+    ),
+    kinds={"parquet", "duckdb"},
+)
+
+
+@dg.multi_asset(
+    outs={
+        "stream_events": dg.AssetOut.from_spec(STREAM_EVENTS, dagster_type=dg.Any),
+        "stream_quarantine": dg.AssetOut.from_spec(STREAM_QUARANTINE, dagster_type=dg.Any),
+    },
+    partitions_def=STREAM_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="stream_ingestion",
+)
+def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandingResource):
+    """Rebuild the run's days from the landing files that touch them."""
+    from spotify_agent_assets.streams.rebuild import (
+        UnreadableLandingFilesError,
+        rebuild_partitions,
+    )
+
+    days = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+    filesystem = stream_landing.filesystem()
+    index = stream_landing.refreshed_index(filesystem)
+    files = index.files_for(days)
+    context.log.info(
+        f"Rebuilding {len(days)} day(s) {days[0]}..{days[-1]} from {len(files)} landing file(s) "
+        f"of {len(index.entries)} in {stream_landing.landing_root}"
+    )
+    try:
+        built = rebuild_partitions(days, index, stream_landing.key(), filesystem)
+    except UnreadableLandingFilesError as error:
+        # Retrying cannot fix a broken file; nothing was written, the stored days stand.
+        raise dg.Failure(
+            description=str(error),
+            metadata={"unreadable_files": [e.path for e in error.errors]},
+            allow_retries=False,
+        ) from None
+
+    yield dg.Output(
+        built.events,
+        output_name="stream_events",
+        metadata={
+            "files_read": built.files_read,
+            "duplicates_dropped": built.duplicates_dropped,
+            "events_by_day": dg.MetadataValue.json(built.events_by_day),
+            "preview": dg.MetadataValue.md(preview_markdown(built.events.slice(0, 5))),
+        },
+    )
+    yield dg.Output(
+        built.quarantine,
+        output_name="stream_quarantine",
+        metadata={
+            "quarantined": built.quarantine.num_rows,
+            "reasons": dg.MetadataValue.json(built.quarantine_reasons),
+        },
+    )
+
+
+STREAM_ASSETS = [stream_events]

@@ -1,0 +1,62 @@
+"""Where listening events land, and the key that pseudonymizes listeners on the way in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+if TYPE_CHECKING:
+    from pyarrow.fs import FileSystem
+
+    from spotify_agent_assets.streams.landing_index import LandingIndex
+    from spotify_agent_assets.streams.pseudonymize import PseudonymKey
+
+INDEX_FILE = "landing_index.json"
+
+
+class StreamLandingResource(dg.ConfigurableResource):
+    """The stream landing zone, the local cache of its file→day index, and the HMAC key.
+
+    The key comes from ``SPOTIFY_AGENT_PSEUDONYM_KEY`` through ``dg.EnvVar`` when set; locally a
+    random key is created once under ``<data>/secrets/`` and kept, so pseudonyms stay stable
+    across runs (a new key would make every listener a stranger to the models).
+    """
+
+    landing_root: str = Field(description="<landing>/streams: a local folder or s3:// prefix.")
+    state_dir: str = Field(description="Local folder for the landing index cache.")
+    data_dir: str = Field(description="Data folder holding secrets/pseudonym.key locally.")
+    pseudonym_key: str | None = Field(
+        default=None, description="HMAC key (base64 or hex); pass a dg.EnvVar. Never logged."
+    )
+
+    def filesystem(self) -> FileSystem:
+        from spotify_agent_assets.streams.landing_index import landing_filesystem
+
+        return landing_filesystem(self.landing_root)
+
+    def key(self) -> PseudonymKey:
+        from spotify_agent_assets.streams.pseudonymize import KEY_ENV_VAR, load_pseudonym_key
+
+        environ = {KEY_ENV_VAR: self.pseudonym_key} if self.pseudonym_key else {}
+        return load_pseudonym_key(self.data_dir, environ)
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.state_dir) / INDEX_FILE
+
+    def cached_index(self) -> LandingIndex:
+        from spotify_agent_assets.streams.landing_index import LandingIndex
+
+        return LandingIndex.load(self.index_path)
+
+    def refreshed_index(self, filesystem: FileSystem) -> LandingIndex:
+        """The index brought up to date with the zone's current listing, and saved."""
+        from spotify_agent_assets.streams.landing_index import list_landing_files
+
+        index = self.cached_index()
+        index.refresh(list_landing_files(filesystem), filesystem)
+        index.save(self.index_path)
+        return index

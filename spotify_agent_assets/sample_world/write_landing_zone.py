@@ -1,0 +1,73 @@
+"""Fill the local stream landing zone with the sample world's listening events (``make run``).
+
+    python -m spotify_agent_assets.sample_world.write_landing_zone [--force]
+
+Writes nothing when the zone already holds this sample (a ``_sample_world.json`` marker, which
+ingestion ignores like every ``_``-prefixed name): rewriting identical files would only bump
+their modification times and make the landing sensor re-run every day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from spotify_agent_assets.environment import load_settings
+
+MARKER = "_sample_world.json"
+# Bump when the sample's files change, so existing zones are rewritten once.
+SAMPLE_VERSION = 1
+
+
+def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
+    """(files in the sample, whether they were written now)."""
+    from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
+    from spotify_agent_assets.sample_world.listening import ListeningWorld
+    from spotify_agent_assets.sample_world.world import SampleWorld
+
+    world = SampleWorld()
+    listening = ListeningWorld(world)
+    stamp = {
+        "version": SAMPLE_VERSION,
+        "seed": world.seed,
+        "listeners": listening.n_listeners,
+        "first_day": listening.first_day.isoformat(),
+        "days": listening.days,
+    }
+    marker = landing_dir / "streams" / MARKER
+    if not force and marker.exists():
+        try:
+            saved = json.loads(marker.read_text())
+        except ValueError:
+            saved = None
+        if isinstance(saved, dict) and saved.get("stamp") == stamp:
+            return int(saved.get("files", 0)), False
+    written = write_sample_landing_zone(listening, landing_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"stamp": stamp, "files": len(written)}, indent=2))
+    return len(written), True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rewrite even if already there")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if "://" in settings.landing_dir:
+        print(f"refusing to write sample files to {settings.landing_dir}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    count, wrote = write_zone(Path(settings.landing_dir), force=args.force)
+    verb = "wrote" if wrote else "already has"
+    print(
+        f"sample landing zone {settings.landing_dir}/streams {verb} {count} files "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

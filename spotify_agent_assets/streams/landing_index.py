@@ -1,0 +1,190 @@
+"""Which landing files hold events of which days.
+
+A ``stream_events`` partition is rebuilt from every landing file that touches its day, so the
+partition is a pure function of the landing zone: re-running it changes nothing, and a late
+file simply joins the files of its day. Finding those files means knowing each file's days,
+which for text files means parsing their timestamps; the index remembers the answer per file
+version (size and modification time) so each file is parsed for that once.
+
+The index is a cache, never a source of truth: a missing or stale entry is recomputed, so it
+can live on local disk even when the landing zone is in object storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spotify_agent_assets.streams.ingest import affected_days
+
+if TYPE_CHECKING:
+    from pyarrow.fs import FileSystem
+
+INDEX_VERSION = 1
+# Daily producer files live under ``<streams>/<YYYY-MM-DD>/``; that date is a file's home when
+# it holds no valid timestamp at all (so its quarantined rows still land somewhere).
+_DIR_DATE = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})/")
+
+
+@dataclass(frozen=True, order=True)
+class LandingFile:
+    """One file version in the landing zone."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def version(self) -> str:
+        return f"{self.size}:{self.mtime_ns}"
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """A landing file with the UTC days of its events and the day its rejects are filed under."""
+
+    file: LandingFile
+    days: tuple[dt.date, ...]
+    home_day: dt.date
+
+    def touches(self, days: set[dt.date]) -> bool:
+        return self.home_day in days or not days.isdisjoint(self.days)
+
+
+def is_hidden(relative_path: str) -> bool:
+    """Producers write ``.name.tmp`` and rename when done; ``_``-prefixed names are markers
+    (``_SUCCESS``). Neither is data, in any path component."""
+    return any(part.startswith((".", "_")) for part in relative_path.split("/") if part)
+
+
+def landing_filesystem(root: str) -> FileSystem:
+    """The landing zone (local path or ``s3://`` URI) as a filesystem rooted at the zone, so
+    paths are relative (``2026-10-03/app-20261003-0.jsonl``) in the index, in lineage
+    columns and in messages, wherever the zone lives."""
+    from pyarrow import fs as pafs
+
+    if "://" in root:
+        fs, base = pafs.FileSystem.from_uri(root)
+    else:
+        fs, base = pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
+    return pafs.SubTreeFileSystem(base, fs)
+
+
+def list_landing_files(filesystem: FileSystem) -> list[LandingFile]:
+    """Every data file in the zone, by relative path, sorted.
+
+    A zone that does not exist yet is empty, not an error: producers create it.
+    """
+    from pyarrow import fs as pafs
+
+    try:
+        entries = filesystem.get_file_info(pafs.FileSelector("", recursive=True))
+    except FileNotFoundError:
+        return []
+    found: list[LandingFile] = []
+    for entry in entries:
+        if entry.type != pafs.FileType.File:
+            continue
+        relative = entry.path.lstrip("/")
+        if is_hidden(relative):
+            continue
+        mtime_ns = entry.mtime_ns if entry.mtime_ns is not None else 0
+        found.append(LandingFile(relative, int(entry.size or 0), int(mtime_ns)))
+    return sorted(found)
+
+
+def home_day(file: LandingFile, days: Iterable[dt.date]) -> dt.date:
+    """The earliest event day; else the ``YYYY-MM-DD/`` folder; else the day it arrived."""
+    days = sorted(days)
+    if days:
+        return days[0]
+    match = _DIR_DATE.search(file.path)
+    if match:
+        try:
+            return dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            pass
+    return dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC).date()
+
+
+def index_file(file: LandingFile, filesystem: FileSystem) -> IndexedFile:
+    """Read the file's timestamps (Parquet statistics where they suffice). An unreadable file
+    gets no days, only a home day, so the run for that day reports it."""
+    days = tuple(sorted(affected_days([file.path], filesystem=filesystem)))
+    return IndexedFile(file, days, home_day(file, days))
+
+
+class LandingIndex:
+    """``IndexedFile`` per path, valid for one file version; persisted as JSON."""
+
+    def __init__(self, entries: dict[str, IndexedFile] | None = None) -> None:
+        self.entries: dict[str, IndexedFile] = dict(entries or {})
+
+    @classmethod
+    def load(cls, path: Path) -> LandingIndex:
+        """The saved index; a missing or unreadable cache is an empty one (it is rebuilt)."""
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(raw, dict) or raw.get("version") != INDEX_VERSION:
+            return cls()
+        entries = {}
+        for item in raw.get("files", []):
+            try:
+                file = LandingFile(item["path"], int(item["size"]), int(item["mtime_ns"]))
+                days = tuple(dt.date.fromisoformat(d) for d in item["days"])
+                entries[file.path] = IndexedFile(file, days, dt.date.fromisoformat(item["home"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # one damaged entry is just recomputed
+        return cls(entries)
+
+    def save(self, path: Path) -> None:
+        """Write atomically, so a crash mid-write leaves the previous index."""
+        files = [
+            {
+                "path": e.file.path,
+                "size": e.file.size,
+                "mtime_ns": e.file.mtime_ns,
+                "days": [d.isoformat() for d in e.days],
+                "home": e.home_day.isoformat(),
+            }
+            for e in sorted(self.entries.values(), key=lambda e: e.file.path)
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"version": INDEX_VERSION, "files": files}, handle)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def refresh(self, files: Iterable[LandingFile], filesystem: FileSystem) -> list[IndexedFile]:
+        """Bring the index in line with ``files`` (the current listing); returns the entries
+        that were (re)computed. Files no longer listed are forgotten."""
+        current = {f.path: f for f in files}
+        for gone in set(self.entries) - set(current):
+            del self.entries[gone]
+        computed = []
+        for path, file in sorted(current.items()):
+            entry = self.entries.get(path)
+            if entry is None or entry.file != file:
+                entry = index_file(file, filesystem)
+                self.entries[path] = entry
+                computed.append(entry)
+        return computed
+
+    def files_for(self, days: Iterable[dt.date]) -> list[IndexedFile]:
+        """The files a rebuild of these days must read, in path order (the ingestion order,
+        which decides which copy of a duplicated event is kept)."""
+        wanted = set(days)
+        return [e for _, e in sorted(self.entries.items()) if e.touches(wanted)]

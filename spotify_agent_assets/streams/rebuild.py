@@ -1,0 +1,144 @@
+"""Rebuild whole ``stream_events`` / ``stream_quarantine`` partitions from the landing zone.
+
+A partition is never appended to: it is recomputed from every landing file that touches its
+day (see ``landing_index``), so running it twice, or once for a range and once per day, gives
+the same rows. Each file's rejected records are filed under one partition, the file's home
+day, so a file spanning several days does not quarantine its bad rows several times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from spotify_agent_assets.streams.event_schema import quarantine_schema, stream_events_schema
+from spotify_agent_assets.streams.ingest import ingest_files, safe_source_file
+from spotify_agent_assets.streams.landing_index import IndexedFile, LandingIndex
+from spotify_agent_assets.streams.readers import (
+    HEAD_BYTES,
+    RawBatch,
+    UnreadableFileError,
+    detect_format,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyarrow.fs import FileSystem
+
+    from spotify_agent_assets.streams.pseudonymize import PseudonymKey
+
+
+class UnreadableLandingFilesError(Exception):
+    """Files of the requested days could not be read; nothing was ingested."""
+
+    def __init__(self, errors: Sequence[UnreadableFileError]) -> None:
+        self.errors = list(errors)
+        listed = "; ".join(str(e) for e in self.errors)
+        super().__init__(
+            f"{len(self.errors)} landing file(s) could not be read, so no partition was "
+            f"written (fix or remove the file, then re-run): {listed}"
+        )
+
+
+@dataclass
+class RebuiltPartitions:
+    """Complete partitions for ``days``: events and quarantine, each with a ``date`` column."""
+
+    days: list[dt.date]
+    events: pa.Table
+    quarantine: pa.Table
+    files_read: int
+    duplicates_dropped: int
+    events_by_day: dict[str, int] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def rebuild_partitions(
+    days: Iterable[dt.date],
+    index: LandingIndex,
+    key: PseudonymKey,
+    filesystem: FileSystem,
+    *,
+    now: dt.datetime | None = None,
+) -> RebuiltPartitions:
+    """Events of ``days`` from every file touching them; raises
+    ``UnreadableLandingFilesError`` (before anything is returned) if any of them is
+    unreadable."""
+    import pyarrow as pa
+
+    days = sorted(set(days))
+    files = index.files_for(days)
+    result = ingest_files([f.file.path for f in files], key, filesystem=filesystem, now=now)
+    if result.unreadable:
+        raise UnreadableLandingFilesError(result.unreadable)
+
+    parts = [result.events_by_day[day] for day in days if day in result.events_by_day]
+    events = pa.concat_tables(parts) if parts else stream_events_schema().empty_table()
+    counts = Counter(events["date"].to_pylist()) if events.num_rows else Counter()
+    quarantine = _quarantine_for(days, files, result.quarantined, key, filesystem)
+    return RebuiltPartitions(
+        days=days,
+        events=events,
+        quarantine=quarantine,
+        files_read=result.files_read,
+        duplicates_dropped=result.duplicates_dropped,
+        events_by_day={day.isoformat(): counts.get(day, 0) for day in days},
+        quarantine_reasons=dict(Counter(quarantine["reason"].to_pylist()).most_common()),
+    )
+
+
+def quarantine_table_schema() -> pa.Schema:
+    """``stream_quarantine``: the quarantine layout plus the partition it is filed under."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field("date", pa.date32(), nullable=False), *quarantine_schema()])
+
+
+def _quarantine_for(
+    days: list[dt.date],
+    files: list[IndexedFile],
+    quarantined: pa.Table,
+    key: PseudonymKey,
+    filesystem: FileSystem,
+) -> pa.Table:
+    """The rejected records of files whose home day is one of ``days``, dated by it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = set(days)
+    homed = {recorded_name(f.file.path, key, filesystem): f for f in files if f.home_day in wanted}
+    schema = quarantine_table_schema()
+    if not homed or quarantined.num_rows == 0:
+        return schema.empty_table()
+    rows = quarantined.filter(
+        pc.is_in(quarantined["source_file"], value_set=pa.array(sorted(homed)))
+    )
+    owners = [homed[name] for name in rows["source_file"].to_pylist()]
+    dates = pa.array([f.home_day for f in owners], pa.date32())
+    # When the file landed, not when this run happened to read it: re-running a day must
+    # give the same table.
+    landed = pa.array([f.file.mtime_ns // 1000 for f in owners], pa.timestamp("us", tz="UTC"))
+    columns = [dates, *(rows[name] for name in quarantine_schema().names[:-1]), landed]
+    table = pa.Table.from_arrays(columns, schema=schema)
+    order = pc.sort_indices(table, [("source_file", "ascending"), ("line", "ascending")])
+    return table.take(order)
+
+
+def recorded_name(path: str, key: PseudonymKey, filesystem: FileSystem) -> str:
+    """The ``source_file`` ingestion records for ``path`` (extended-history exports have the
+    listener's folder replaced by a pseudonym, see ``ingest.safe_source_file``)."""
+    import pyarrow as pa
+
+    try:
+        with filesystem.open_input_file(path) as handle:
+            head = handle.read(HEAD_BYTES)
+        fmt = detect_format(path, head)
+    except (OSError, ValueError, UnreadableFileError):
+        return path
+    folder = posixpath.basename(posixpath.dirname(path)) if fmt == "extended_history" else None
+    stub = RawBatch(path, fmt, pa.table({}), pa.array([], pa.int64()), listener_folder=folder)
+    return safe_source_file(stub, key)
