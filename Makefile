@@ -40,6 +40,8 @@ run: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(DAGSTER) --select 'group:spotify'
 	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	$(BIN)/python -m spotify_agent_assets.sample_world.write_landing_zone
+	$(DAGSTER) --select 'group:streams' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	@$(BIN)/python -m spotify_agent_assets.summary
 
 test: setup

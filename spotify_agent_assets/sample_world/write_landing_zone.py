@@ -13,13 +13,19 @@ import argparse
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spotify_agent_assets.environment import load_settings
 
+if TYPE_CHECKING:
+    from spotify_agent_assets.sample_world.listening import ListeningWorld
+
 MARKER = "_sample_world.json"
 # Bump when the sample's files change, so existing zones are rewritten once.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2
+IMPERFECT_DAY = date(2026, 10, 15)
 
 
 def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
@@ -46,9 +52,32 @@ def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
         if isinstance(saved, dict) and saved.get("stamp") == stamp:
             return int(saved.get("files", 0)), False
     written = write_sample_landing_zone(listening, landing_dir)
+    written.append(write_imperfect_delivery(listening, landing_dir))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"stamp": stamp, "files": len(written)}, indent=2))
     return len(written), True
+
+
+def write_imperfect_delivery(listening: ListeningWorld, landing_dir: Path) -> Path:
+    """A partner re-delivery on the spike day with what real feeds contain: an event that was
+    already delivered, a negative play time, a malformed track id and a truncated line. The
+    good-looking duplicate must be dropped and the other three quarantined."""
+    from spotify_agent_assets.sample_world.landing_files import daily_file_path
+
+    day = IMPERFECT_DAY
+    first = listening.events_for_day(day).slice(0, 3).to_pylist()
+    rows = [dict(row, ts=row["ts"].isoformat().replace("+00:00", "Z")) for row in first]
+    rows[1]["event_id"] += "-negative"
+    rows[1]["ms_played"] = -1200
+    rows[2]["event_id"] += "-badtrack"
+    rows[2]["track_id"] = "spotify:track:tooShort"
+    lines = [json.dumps(row) for row in rows] + ['{"event_id": "cut-off", "listener_']
+    path = daily_file_path(landing_dir, day, "jsonl", part=99, source="partner-redelivery")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
