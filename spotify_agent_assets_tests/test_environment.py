@@ -55,3 +55,12 @@ def test_prod_requires_an_s3_lake_and_credentials() -> None:
     )
     assert prod.env is AgentEnvironment.PROD and prod.lake_root == "s3://b/lake"
     assert not prod.use_sample_world
+
+
+def test_landing_zone_can_be_an_s3_prefix(tmp_path: Path) -> None:
+    local = load_settings({"SPOTIFY_AGENT_DATA_DIR": str(tmp_path)})
+    assert local.landing_dir == str(tmp_path.resolve() / "landing")
+    remote = load_settings(
+        {"SPOTIFY_AGENT_DATA_DIR": str(tmp_path), "SPOTIFY_AGENT_LANDING_URL": "s3://drop/zone/"}
+    )
+    assert remote.landing_dir == "s3://drop/zone"
