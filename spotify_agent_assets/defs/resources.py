@@ -54,6 +54,7 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
         "roster": RosterResource(path=str(settings.roster_path)),
         "stream_landing": StreamLandingResource(
             landing_root=f"{settings.landing_dir}/streams",
+            storage=lake,
             state_dir=str(settings.data_dir / "state"),
             data_dir=str(settings.data_dir),
             # The name is spelled out here; environment.py keeps the key's rules.

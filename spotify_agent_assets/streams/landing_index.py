@@ -27,6 +27,8 @@ from spotify_agent_assets.streams.ingest import affected_days
 if TYPE_CHECKING:
     from pyarrow.fs import FileSystem
 
+    from spotify_agent_assets.lake.s3 import S3Settings
+
 INDEX_VERSION = 1
 # Daily producer files live under ``<streams>/<YYYY-MM-DD>/``; that date is a file's home when
 # it holds no valid timestamp at all (so its quarantined rows still land somewhere).
@@ -64,17 +66,19 @@ def is_hidden(relative_path: str) -> bool:
     return any(part.startswith((".", "_")) for part in relative_path.split("/") if part)
 
 
-def landing_filesystem(root: str) -> FileSystem:
+def landing_filesystem(root: str, s3: S3Settings | None = None) -> FileSystem:
     """The landing zone (local path or ``s3://`` URI) as a filesystem rooted at the zone, so
     paths are relative (``2026-10-03/app-20261003-0.jsonl``) in the index, in lineage
     columns and in messages, wherever the zone lives."""
     from pyarrow import fs as pafs
 
-    if "://" in root:
-        fs, base = pafs.FileSystem.from_uri(root)
-    else:
-        fs, base = pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
-    return pafs.SubTreeFileSystem(base, fs)
+    from spotify_agent_assets.lake.s3 import S3Settings, arrow_filesystem, split_s3_url
+
+    if root.startswith("s3://"):
+        bucket, prefix = split_s3_url(root)
+        fs = arrow_filesystem(s3 or S3Settings.from_env())
+        return pafs.SubTreeFileSystem(f"{bucket}/{prefix}".rstrip("/"), fs)
+    return pafs.SubTreeFileSystem(str(Path(root).expanduser().resolve()), pafs.LocalFileSystem())
 
 
 def list_landing_files(filesystem: FileSystem) -> list[LandingFile]:

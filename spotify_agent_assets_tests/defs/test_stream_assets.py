@@ -191,21 +191,20 @@ def test_an_unreadable_file_fails_its_run_and_keeps_what_is_stored(settings, zon
     assert _files(Path(settings.lake_root)) == before
 
 
-def _sensor_context(settings: AgentSettings, cursor: str | None = None):
-    return dg.build_sensor_context(
-        cursor=cursor,
-        resources={"stream_landing": build_resources(settings)["stream_landing"]},
-    )
+def _evaluate_sensor(settings: AgentSettings, cursor: str | None = None):
+    resources = {"stream_landing": build_resources(settings)["stream_landing"]}
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+        return stream_landing_sensor(context)
 
 
 def test_sensor_turns_new_files_into_runs_for_exactly_their_days(settings, zone):
-    first = stream_landing_sensor(_sensor_context(settings))
+    first = _evaluate_sensor(settings)
     keys = sorted(r.partition_key for r in first.run_requests)
     window = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS)]
     assert set(window) <= set(keys)
     assert len(keys) <= DAYS + 1  # the last UTC day may spill past the window by a few plays
 
-    again = stream_landing_sensor(_sensor_context(settings, first.cursor))
+    again = _evaluate_sensor(settings, first.cursor)
     assert isinstance(again, dg.SkipReason)
 
     # A producer's temporary file is invisible until it is renamed into place.
@@ -214,11 +213,11 @@ def test_sensor_turns_new_files_into_runs_for_exactly_their_days(settings, zone)
     late = listening.events_for_day(day).slice(0, 10)
     tmp = zone / day.isoformat() / ".late.jsonl.tmp"
     write_events(late, tmp, "jsonl")
-    assert isinstance(stream_landing_sensor(_sensor_context(settings, first.cursor)), dg.SkipReason)
+    assert isinstance(_evaluate_sensor(settings, first.cursor), dg.SkipReason)
     final = tmp.with_name("late-00.jsonl")
     tmp.rename(final)
     os.utime(final)  # a rename keeps the mtime; producers' files are newer than the cursor
-    late_result = stream_landing_sensor(_sensor_context(settings, first.cursor))
+    late_result = _evaluate_sensor(settings, first.cursor)
     assert [r.partition_key for r in late_result.run_requests] == [day.isoformat()]
 
 

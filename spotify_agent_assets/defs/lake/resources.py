@@ -40,11 +40,12 @@ class LakeResource(dg.ConfigurableResource):
         default=None, description="Unset means AWS_SECRET_ACCESS_KEY; pass a dg.EnvVar."
     )
 
-    def s3_settings(self) -> S3Settings | None:
-        """Explicit fields win; anything left unset comes from the standard AWS variables."""
+    def s3_settings(self, url: str | None = None) -> S3Settings | None:
+        """How to reach ``url`` (default: the lake) if it is an ``s3://`` URL, else None.
+        Explicit fields win; anything left unset comes from the standard AWS variables."""
         from spotify_agent_assets.lake.s3 import S3Settings
 
-        if not self.lake_root.startswith("s3://"):
+        if not (url or self.lake_root).startswith("s3://"):
             return None
         env = S3Settings.from_env()
         return S3Settings(

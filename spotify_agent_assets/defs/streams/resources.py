@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
+from spotify_agent_assets.defs.lake.resources import LakeResource
+
 if TYPE_CHECKING:
     from pyarrow.fs import FileSystem
 
@@ -26,6 +28,7 @@ class StreamLandingResource(dg.ConfigurableResource):
     """
 
     landing_root: str = Field(description="<landing>/streams: a local folder or s3:// prefix.")
+    storage: LakeResource = Field(description="S3 endpoint and credentials for an s3:// zone.")
     state_dir: str = Field(description="Local folder for the landing index cache.")
     data_dir: str = Field(description="Data folder holding secrets/pseudonym.key locally.")
     pseudonym_key: str | None = Field(
@@ -35,7 +38,7 @@ class StreamLandingResource(dg.ConfigurableResource):
     def filesystem(self) -> FileSystem:
         from spotify_agent_assets.streams.landing_index import landing_filesystem
 
-        return landing_filesystem(self.landing_root)
+        return landing_filesystem(self.landing_root, self.storage.s3_settings(self.landing_root))
 
     def key(self) -> PseudonymKey:
         from spotify_agent_assets.streams.pseudonymize import KEY_ENV_VAR, load_pseudonym_key
