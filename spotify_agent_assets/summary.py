@@ -17,8 +17,11 @@ def main() -> None:
     print(f"  Dagster instance:    {os.environ.get('DAGSTER_HOME') or settings.dagster_home}")
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            # Lake tables are views; dbt models are tables in the same file.
             views = con.execute(
-                "select schema_name, view_name from duckdb_views() where not internal order by 1, 2"
+                "select schema_name, view_name from duckdb_views() where not internal "
+                "union all select schema_name, table_name from duckdb_tables() where not internal "
+                "order by 1, 2"
             ).fetchall()
             if views:
                 print("  tables:")
@@ -27,7 +30,7 @@ def main() -> None:
                 (count,) = con.execute(f'select count(*) from "{schema}"."{view}"').fetchone()
                 print(f"    {schema + '.' + view:<40} {count:>8} rows")
     print(
-        '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from spotify.spotify_tracks limit 5"'
+        '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from analytics.artist_daily_metrics limit 5"'
     )
     print("UI:      make ui    (then open http://127.0.0.1:3000)")
 
