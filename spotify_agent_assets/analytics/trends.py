@@ -1,0 +1,339 @@
+"""Artist trends: streams growth, momentum, follower growth and breakout detection.
+
+One row per (artist_id, date) of ``analytics.artist_daily_metrics``. Windows are calendar days
+ending on (and including) the row's date; a window that reaches a day the input does not have
+(before the artist's first row, or a day missing from the table) makes its figure NULL rather
+than a sum of fewer days that would read as a drop.
+
+Growth
+    ``streams_7d`` = streams of the 7 days ending on the date; ``growth_7d`` = ``streams_7d`` /
+    the 7 days before - 1 (NULL before 14 days of history or when the earlier week had none).
+    ``growth_28d`` compares the last ``growth_28d_window_days`` days with as many days before.
+    The window is 28 days once 56 days of history exist; with less it is the largest whole
+    number of weeks that fits twice into the history (``7 * floor(history / 14)``, so both
+    windows hold the same weekdays) and NULL below 14 days (28 days of history), where it would
+    only repeat ``growth_7d``. The column ``growth_28d_window_days`` says which window was used.
+``momentum``
+    ``growth_7d`` minus the weekly rate implied by ``growth_28d``
+    (``(1 + growth_28d) ** (7 / window) - 1``): positive when the last week grew faster than the
+    longer trend (accelerating), negative when growth is slowing. NULL with ``growth_28d``.
+Followers
+    ``follower_growth_1d`` / ``follower_growth_7d``: relative change against 1 / 7 days before.
+    ``follower_z``: robust z of the day's follower log-change against the 28 days before
+    (median, 1.4826 * MAD, MAD floored at 0.1 percentage points a day so a perfectly smooth
+    history does not make every wobble infinite).
+Breakout (``breakout_signal``, ``is_breakout``, ``breakout_day``)
+    A signal day has streams far above the artist's own normal, ``streams_z >= 4`` (the
+    weekday-adjusted robust z of :mod:`~spotify_agent_assets.analytics.anomalies`, with the same
+    minimum volume), AND follower growth that jumped within the last 3 days
+    (max ``follower_z`` over the date and the 2 days before ``>= 4``). A day ``is_breakout``
+    when it is a signal day and another signal day lies within 2 days of it (at least 2 signal
+    days in some 3-day window holding it), so a one-day burst is not a breakout.
+    ``breakout_day`` is the artist's first ``is_breakout`` day, on every row of the artist.
+    Requiring followers is what separates a breakout from a burst of artificial or playlist
+    streams (fans follow, bots do not): those are left to ``streaming_anomalies``. An artist
+    without follower snapshots cannot break out here. The confirmation looks up to two days
+    ahead, so the flags of the latest two days can still appear when the next days arrive
+    (the asset recomputes the whole history each run).
+``trend_status``
+    'breakout' when a day in the last 7 is ``is_breakout``; otherwise by ``growth_7d``:
+    'rising' (>= +15%), 'falling' (<= -15%), 'steady', or 'insufficient_history' when NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from spotify_agent_assets.analytics.anomalies import AnomalyParams, score_series
+from spotify_agent_assets.analytics.series import as_frame, calendar, latest_value, to_matrix
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class TrendParams:
+    """Thresholds of trends and breakouts; the defaults are the documented ones."""
+
+    stream_z: float = 4.0
+    follower_z: float = 4.0
+    follower_lookback_days: int = 3  # the follower jump may lead the streams by up to 2 days
+    confirm_within_days: int = 2  # another signal day this close confirms a breakout
+    follower_min_scale: float = 0.001  # 0.1 percentage points of daily follower growth
+    rising: float = 0.15
+    falling: float = -0.15
+    breakout_status_days: int = 7
+    baseline: AnomalyParams = field(default_factory=AnomalyParams)
+
+
+DEFAULT_PARAMS = TrendParams()
+
+TREND_STATUSES = ("breakout", "rising", "steady", "falling", "insufficient_history")
+
+
+def trend_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("artist_id", pa.string(), nullable=False),
+            pa.field("artist_name", pa.string()),
+            pa.field("date", pa.date32(), nullable=False),
+            pa.field("streams", pa.int64()),
+            pa.field("streams_7d", pa.int64()),
+            pa.field("growth_7d", pa.float64()),
+            pa.field("streams_28d", pa.int64()),
+            pa.field("growth_28d", pa.float64()),
+            pa.field("growth_28d_window_days", pa.int32()),
+            pa.field("momentum", pa.float64()),
+            pa.field("followers", pa.int64()),
+            pa.field("follower_growth_1d", pa.float64()),
+            pa.field("follower_growth_7d", pa.float64()),
+            pa.field("streams_z", pa.float64()),
+            pa.field("follower_z", pa.float64()),
+            pa.field("breakout_signal", pa.bool_(), nullable=False),
+            pa.field("is_breakout", pa.bool_(), nullable=False),
+            pa.field("breakout_day", pa.date32()),
+            pa.field("trend_status", pa.string(), nullable=False),
+        ]
+    )
+
+
+def artist_trends(
+    artist_daily_metrics: pa.Table | pd.DataFrame, params: TrendParams = DEFAULT_PARAMS
+) -> pa.Table:
+    """Growth, momentum, follower growth and breakout flags per artist and date.
+
+    Needs (date, artist_id, artist_name, streams, followers) from ``artist_daily_metrics``.
+    Rows come out sorted by artist_id, date, one per input row.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    metrics = as_frame(
+        artist_daily_metrics,
+        "artist_daily_metrics",
+        ["date", "artist_id", "artist_name", "streams", "followers"],
+        keys=("date", "artist_id"),
+    )
+    if not len(metrics):
+        return trend_schema().empty_table()
+    duplicated = metrics.duplicated(["artist_id", "date"])
+    if duplicated.any():
+        first = metrics[duplicated].iloc[0]
+        raise ValueError(
+            f"artist_daily_metrics has more than one row for artist {first['artist_id']} on "
+            f"{first['date']}; expected one row per (date, artist_id)"
+        )
+    days = calendar(min(metrics["date"]), max(metrics["date"]))
+    streams = to_matrix(metrics, "artist_id", "streams", days=days, zero_after_first=False)
+    followers = to_matrix(
+        metrics,
+        "artist_id",
+        "followers",
+        days=days,
+        zero_after_first=False,
+        entity_ids=streams.entity_ids,
+    )
+    y, f = streams.values, followers.values
+
+    streams_7d = _window_sum(y, 7)
+    growth_7d = _ratio(streams_7d, _shift(streams_7d, 7)) - 1
+    streams_28d, growth_28d, window_28d = _growth_28d(y)
+    with np.errstate(invalid="ignore"):
+        weekly_28d = np.power(1 + growth_28d, 7 / np.where(window_28d > 0, window_28d, 1)) - 1
+    momentum = growth_7d - weekly_28d
+
+    follower_growth_1d = _ratio(f, _shift(f, 1)) - 1
+    follower_growth_7d = _ratio(f, _shift(f, 7)) - 1
+    follower_z = _follower_z(f, params)
+
+    scores = score_series(y, days, streams.entity_ids, params.baseline)
+    streams_z = scores.robust_z
+    with np.errstate(invalid="ignore"):
+        enough_volume = scores.expected >= params.baseline.min_expected_streams
+        recent_follower_z = _rolling_max(follower_z, params.follower_lookback_days)
+        signal = (
+            (np.nan_to_num(streams_z, nan=-np.inf) >= params.stream_z)
+            & enough_volume
+            & (np.nan_to_num(recent_follower_z, nan=-np.inf) >= params.follower_z)
+        )
+    is_breakout = signal & _has_neighbour(signal, params.confirm_within_days)
+    recent_breakout = _rolling_max(is_breakout.astype(float), params.breakout_status_days) > 0
+
+    status = np.full(y.shape, "insufficient_history", dtype=object)
+    status[growth_7d >= params.rising] = "rising"
+    status[growth_7d <= params.falling] = "falling"
+    status[(growth_7d > params.falling) & (growth_7d < params.rising)] = "steady"
+    status[recent_breakout] = "breakout"
+
+    first_breakout = {
+        entity: days[int(np.argmax(is_breakout[i]))]
+        for i, entity in enumerate(streams.entity_ids)
+        if is_breakout[i].any()
+    }
+    entity_index = {e: i for i, e in enumerate(streams.entity_ids)}
+    day_index = {d: j for j, d in enumerate(days)}
+    metrics = metrics.sort_values(["artist_id", "date"], kind="stable").reset_index(drop=True)
+    ei = metrics["artist_id"].map(entity_index).to_numpy()
+    dj = metrics["date"].map(day_index).to_numpy()
+    names = latest_value(metrics, "artist_id", "artist_name")
+
+    def cell(matrix: np.ndarray) -> np.ndarray:
+        return matrix[ei, dj]
+
+    def number(matrix: np.ndarray) -> np.ndarray:
+        # NaN and +-inf (a ratio over zero) are "not computable": NULL in the table.
+        values = cell(matrix).astype(float)
+        return np.where(np.isfinite(values), np.round(values, 6), np.nan)
+
+    out = pd.DataFrame(
+        {
+            "artist_id": metrics["artist_id"],
+            "artist_name": metrics["artist_id"].map(names),
+            "date": metrics["date"],
+            "streams": _int_or_null(cell(y)),
+            "streams_7d": _int_or_null(cell(streams_7d)),
+            "growth_7d": number(growth_7d),
+            "streams_28d": _int_or_null(cell(streams_28d)),
+            "growth_28d": number(growth_28d),
+            "growth_28d_window_days": pd.array(
+                np.where(np.isnan(cell(growth_28d)), 0, cell(window_28d)), dtype="Int32"
+            ),
+            "momentum": number(momentum),
+            "followers": _int_or_null(cell(f)),
+            "follower_growth_1d": number(follower_growth_1d),
+            "follower_growth_7d": number(follower_growth_7d),
+            "streams_z": number(streams_z),
+            "follower_z": number(follower_z),
+            "breakout_signal": cell(signal),
+            "is_breakout": cell(is_breakout),
+            # An object column of dates: map() of an all-missing dict would give float NaN.
+            "breakout_day": pd.Series(
+                [first_breakout.get(a) for a in metrics["artist_id"]], dtype=object
+            ),
+            "trend_status": cell(status),
+        }
+    )
+    out.loc[out["growth_28d_window_days"] == 0, "growth_28d_window_days"] = pd.NA
+    table = pa.Table.from_pandas(out, schema=trend_schema(), preserve_index=False)
+    return table.replace_schema_metadata(None)  # no pandas blob in the stored Parquet
+
+
+def _shift(values: np.ndarray, days: int) -> np.ndarray:
+    """``values`` moved ``days`` columns later (the value of ``days`` before), NaN in front."""
+    import numpy as np
+
+    shifted = np.full_like(values, np.nan)
+    if days < values.shape[1]:
+        shifted[:, days:] = values[:, : values.shape[1] - days]
+    return shifted
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def _prefix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prefix sums of values (NaN as 0) and of unknown days, with a leading 0 column."""
+    import numpy as np
+
+    zeros = np.zeros((values.shape[0], 1))
+    total = np.concatenate([zeros, np.cumsum(np.nan_to_num(values, nan=0.0), axis=1)], axis=1)
+    unknown = np.concatenate([zeros, np.cumsum(np.isnan(values), axis=1)], axis=1)
+    return total, unknown
+
+
+def _window_sum(values: np.ndarray, length: int) -> np.ndarray:
+    """Sum of the ``length`` days ending on each day; NaN when any of them is unknown."""
+    import numpy as np
+
+    n_days = values.shape[1]
+    total, unknown = _prefix(values)
+    end = np.arange(n_days) + 1
+    start = end - length
+    out = np.full(values.shape, np.nan)
+    ok = start >= 0
+    sums = total[:, end[ok]] - total[:, start[ok]]
+    gaps = unknown[:, end[ok]] - unknown[:, start[ok]]
+    out[:, ok] = np.where(gaps == 0, sums, np.nan)
+    return out
+
+
+def _growth_28d(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(streams in the window, growth against the window before, window length in days)."""
+    import numpy as np
+
+    n_entities, n_days = values.shape
+    known = np.isfinite(values)
+    first = np.where(known.any(axis=1), np.argmax(known, axis=1), n_days)
+    history = np.arange(n_days)[None, :] - first[:, None] + 1
+    window = np.minimum(28, 7 * (np.maximum(history, 0) // 14))
+    total, unknown = _prefix(values)
+    end = np.broadcast_to(np.arange(n_days) + 1, values.shape)
+    middle = np.maximum(end - window, 0)
+    start = np.maximum(end - 2 * window, 0)
+    rows = np.arange(n_entities)[:, None]
+    current = total[rows, end] - total[rows, middle]
+    previous = total[rows, middle] - total[rows, start]
+    gaps = unknown[rows, end] - unknown[rows, start]
+    usable = (window >= 14) & (gaps == 0)
+    current = np.where(usable, current, np.nan)
+    growth = np.where(usable, _ratio(current, previous) - 1, np.nan)
+    return current, growth, window
+
+
+def _follower_z(followers: np.ndarray, params: TrendParams) -> np.ndarray:
+    import numpy as np
+
+    from spotify_agent_assets.analytics.baseline import trailing_baseline
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.log(_ratio(followers, _shift(followers, 1)))
+    change[~np.isfinite(change)] = np.nan
+    baseline = trailing_baseline(
+        change,
+        window_days=params.baseline.window_days,
+        min_history_days=params.baseline.min_history_days,
+    )
+    scale = np.fmax(baseline.scale, params.follower_min_scale)
+    return (change - baseline.expected) / scale
+
+
+def _rolling_max(values: np.ndarray, days: int) -> np.ndarray:
+    """Max over each day and the ``days - 1`` before it, ignoring unknown days."""
+    import numpy as np
+
+    stacked = np.stack([_shift(values, k) for k in range(days)])
+    known = np.isfinite(stacked).any(axis=0)
+    best = np.max(np.where(np.isfinite(stacked), stacked, -np.inf), axis=0)
+    return np.where(known, best, np.nan)
+
+
+def _has_neighbour(flags: np.ndarray, within: int) -> np.ndarray:
+    """True where another flagged day lies within ``within`` days before or after."""
+    import numpy as np
+
+    found = np.zeros_like(flags)
+    n_days = flags.shape[1]
+    for k in range(1, within + 1):
+        if k < n_days:
+            found[:, k:] |= flags[:, :-k]  # a flag k days before
+            found[:, :-k] |= flags[:, k:]  # a flag k days after
+    return found
+
+
+def _int_or_null(values: np.ndarray) -> pd.arrays.IntegerArray:
+    import numpy as np
+    import pandas as pd
+
+    out = pd.array(np.where(np.isfinite(values), np.round(values), 0).astype(np.int64))
+    out[~np.isfinite(values)] = pd.NA
+    return out

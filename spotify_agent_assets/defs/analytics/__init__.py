@@ -1,0 +1,1 @@
+"""Analytics: dbt models on the DuckDB warehouse and Python analytics over them."""

@@ -1,0 +1,446 @@
+"""Python analytics over the dbt models: artist trends, streaming anomalies, weekly reports.
+
+The inputs are dbt models in the warehouse (``analytics.artist_daily_metrics``,
+``analytics.fct_streams_daily``, ``analytics.dim_track``), read with SQL through a read-only
+connection; the methods live in :mod:`spotify_agent_assets.analytics` and this module only
+wires them to Dagster. ``artist_trends`` and ``streaming_anomalies`` are tables stored by the
+lake IO manager (``<lake>/analytics/<asset>/``, views ``analytics.<asset>``).
+``weekly_artist_report`` writes one folder of files per artist and week,
+``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/``, and stores an index
+of them as its table. All three are unpartitioned and recomputed whole (a breakout's flags can
+be confirmed by a later day), following their upstreams by declarative automation.
+"""
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from spotify_agent_assets.defs.lake.resources import LakeResource
+
+ANALYTICS_GROUP = "analytics"
+ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
+
+ARTIST_DAILY_METRICS = dg.AssetKey(["artist_daily_metrics"])
+FCT_STREAMS_DAILY = dg.AssetKey(["fct_streams_daily"])
+DIM_TRACK = dg.AssetKey(["dim_track"])
+
+DAILY_DBT_MODELS = dg.AssetSelection.assets(ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY)
+
+# eager(), except for one rule. eager() waits while any dependency is missing, and for an
+# unpartitioned asset over a daily-partitioned model that means *every* day since the first
+# partition: one day never ingested would stop the analytics for good (checked with
+# evaluate_automation_conditions in the tests). The daily models' gaps are judged by the
+# analytics themselves (a missing day is unknown, not zero); the other dependencies still
+# block while missing.
+ANALYTICS_AUTOMATION = (
+    dg.AutomationCondition.eager()
+    .replace(
+        "any_deps_missing",
+        dg.AutomationCondition.any_deps_missing().ignore(DAILY_DBT_MODELS),
+    )
+    .with_label("eager (gaps in daily dbt models allowed)")
+)
+
+# The dbt models' tables; fixed names, so the SQL below needs no identifier interpolation.
+METRICS_SQL = """
+    SELECT date, artist_id, artist_name, plays, streams, unique_listeners, listening_ms, skips,
+           skip_rate, followers, popularity
+    FROM analytics.artist_daily_metrics
+    ORDER BY artist_id, date
+"""
+TRACK_STREAMS_SQL = """
+    SELECT date, track_id, SUM(streams)::BIGINT AS streams
+    FROM analytics.fct_streams_daily
+    GROUP BY date, track_id
+    ORDER BY track_id, date
+"""
+TRACK_COUNTRY_STREAMS_SQL = """
+    SELECT date, track_id, country, SUM(streams)::BIGINT AS streams
+    FROM analytics.fct_streams_daily
+    WHERE date BETWEEN ? AND ?
+    GROUP BY date, track_id, country
+    ORDER BY track_id, date, country
+"""
+DIM_TRACK_SQL = """
+    SELECT track_id, track_name, primary_artist_id
+    FROM analytics.dim_track
+    ORDER BY track_id
+"""
+LATEST_DATE_SQL = "SELECT MAX(date) FROM analytics.artist_daily_metrics"
+
+REPORT_FILES_DIR = "files"
+MARKDOWN_FILE = "report.md"
+HTML_FILE = "report.html"
+METADATA_ROWS = 20  # rows of a Markdown table in the UI before "... and N more"
+
+
+def report_index_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("artist_id", pa.string(), nullable=False),
+            pa.field("artist_name", pa.string()),
+            pa.field("week", pa.string(), nullable=False),
+            pa.field("week_start", pa.date32(), nullable=False),
+            pa.field("week_end", pa.date32(), nullable=False),
+            pa.field("streams", pa.int64(), nullable=False),
+            pa.field("streams_change", pa.float64()),
+            pa.field("trend_status", pa.string()),
+            pa.field("anomalies", pa.int64(), nullable=False),
+            pa.field("markdown_uri", pa.string(), nullable=False),
+            pa.field("html_uri", pa.string(), nullable=False),
+            pa.field("chart_uris", pa.list_(pa.string()), nullable=False),
+        ]
+    )
+
+
+@contextmanager
+def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
+    """A read-only warehouse connection, taken in turn with the writers and closed after.
+
+    dbt holds the warehouse file for its whole run and DuckDB refuses a reader meanwhile;
+    queuing on the writers' lock waits for the run to end instead of failing after the
+    connection's own 30 s of retries. The reads take seconds, so writers barely wait for us.
+    """
+    warehouse = lake.warehouse()
+    if not warehouse.path.exists():
+        # Checked here: connect() would create the file under the same lock we hold below.
+        raise dg.Failure(
+            f"warehouse {warehouse.path} does not exist; materialize the dbt models first",
+            allow_retries=False,
+        )
+    with open(warehouse.lock_path, "a") as lock_file:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            connection = warehouse.connect(read_only=True)
+            try:
+                yield connection
+            finally:
+                connection.close()
+        finally:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+
+def _query(connection: Any, sql: str, table: str, params: list[Any] | None = None) -> pa.Table:
+    import duckdb
+
+    try:
+        return connection.execute(sql, params or []).to_arrow_table()
+    except (duckdb.CatalogException, duckdb.BinderException) as error:
+        raise dg.Failure(
+            description=(
+                f"warehouse table analytics.{table} is missing or lacks a column: {error}. "
+                f"Materialize the dbt model {table} first."
+            ),
+            allow_retries=False,
+        ) from error
+
+
+@dg.asset(
+    group_name=ANALYTICS_GROUP,
+    kinds=ANALYTICS_KINDS,
+    deps=[ARTIST_DAILY_METRICS],
+    automation_condition=ANALYTICS_AUTOMATION,
+)
+def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
+    """Streams growth (7-day, 28-day), momentum, follower growth and breakouts per artist and day.
+
+    From ``analytics.artist_daily_metrics``. A breakout needs streams far above the artist's
+    own weekday-adjusted normal (robust z >= 4) together with a follower jump (robust z >= 4
+    within 3 days), on at least 2 days of 3; ``breakout_day`` is the first such day. With
+    less than 56 days of history, ``growth_28d`` uses the whole weeks available
+    (``growth_28d_window_days``). Methods: ``spotify_agent_assets.analytics.trends``.
+    """
+    from spotify_agent_assets.analytics.trends import artist_trends as compute_trends
+
+    with _warehouse_reader(lake) as connection:
+        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
+    table = compute_trends(metrics)
+    breakouts = _breakout_rows(table)
+    context.log.info(f"{table.num_rows} artist-days, {len(breakouts)} artist(s) broke out")
+    return dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+            "artists": dg.MetadataValue.int(len(set(table.column("artist_id").to_pylist()))),
+            "latest_date": dg.MetadataValue.text(_latest(table)),
+            "breakout_artists": dg.MetadataValue.int(len(breakouts)),
+            "breakouts": dg.MetadataValue.md(
+                _markdown_table(
+                    ["artist", "breakout day", "growth 7d", "followers 7d", "status"],
+                    breakouts,
+                    empty="_no breakout detected_",
+                )
+            ),
+            "trend_status_counts": dg.MetadataValue.json(_latest_status_counts(table)),
+        },
+    )
+
+
+@dg.asset(
+    group_name=ANALYTICS_GROUP,
+    kinds=ANALYTICS_KINDS,
+    deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK],
+    automation_condition=ANALYTICS_AUTOMATION,
+)
+def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
+    """Days whose streams leave an artist's or a track's normal range: spikes and drops.
+
+    Daily streams per artist (``analytics.artist_daily_metrics``) and per track
+    (``analytics.fct_streams_daily`` summed over countries, names from ``analytics.dim_track``)
+    are divided by weekday factors, then compared with the median and MAD of the 28 days before
+    (robust z, flagged at |z| >= 5, or at 0 streams, with at least 7 days of history and 20
+    expected streams). One row per flagged entity-day. Methods: ``spotify_agent_assets.analytics.anomalies``.
+    """
+    from spotify_agent_assets.analytics.anomalies import streaming_anomalies as detect
+
+    with _warehouse_reader(lake) as connection:
+        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
+        track_streams = _query(connection, TRACK_STREAMS_SQL, "fct_streams_daily")
+        tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
+    table = detect(metrics, track_streams, tracks)
+    rows = table.to_pylist()
+    context.log.info(f"{len(rows)} anomalies over {metrics.num_rows} artist-days")
+    counts: dict[str, int] = {}
+    for row in rows:
+        key = f"{row['level']}_{row['direction']}"
+        counts[key] = counts.get(key, 0) + 1
+    # Artist days first (the headline), newest first; the UI shows the first rows only.
+    ordered = sorted(
+        rows, key=lambda r: (r["level"] == "artist", r["date"], abs(r["robust_z"])), reverse=True
+    )
+    return dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+            "anomalies_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
+            "method": dg.MetadataValue.text(rows[0]["method"] if rows else "n/a"),
+            "anomalies": dg.MetadataValue.md(
+                _markdown_table(
+                    ["date", "level", "name", "direction", "streams", "expected", "robust z"],
+                    [
+                        [
+                            str(r["date"]),
+                            r["level"],
+                            r["entity_name"] or r["entity_id"],
+                            r["direction"],
+                            f"{r['value']:,.0f}",
+                            f"{r['expected']:,.0f}",
+                            f"{r['robust_z']:+.1f}",
+                        ]
+                        for r in ordered
+                    ],
+                    empty="_no anomaly_",
+                )
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name=ANALYTICS_GROUP,
+    kinds={"python", "duckdb", "html"},
+    deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK],
+    automation_condition=ANALYTICS_AUTOMATION,
+)
+def weekly_artist_report(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    artist_trends: pa.Table,
+    streaming_anomalies: pa.Table,
+) -> dg.Output:
+    """Per artist, the ISO week of the latest day: Markdown, self-contained HTML and PNG charts.
+
+    Streams, listeners, listening hours, skip rate, followers and popularity against the same
+    days of the week before; top tracks and markets; trend status; the week's anomalies; charts
+    of the last 28 days. Files go to
+    ``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/`` (``report.md``,
+    ``report.html``, ``streams.png``, ``followers.png``), replacing that week's earlier files;
+    the table is their index. Methods: ``spotify_agent_assets.analytics.report``.
+    """
+    from spotify_agent_assets.analytics.report import ReportWeek
+    from spotify_agent_assets.analytics.report import weekly_artist_report as build_report
+
+    with _warehouse_reader(lake) as connection:
+        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
+        latest = connection.execute(LATEST_DATE_SQL).fetchone()[0]
+        if latest is None:
+            raise dg.Failure(
+                "analytics.artist_daily_metrics is empty: there is no week to report on",
+                allow_retries=False,
+            )
+        week = ReportWeek.ending_on(latest)
+        # Only the two compared periods: the fact table is the biggest one we read.
+        facts = _query(
+            connection,
+            TRACK_COUNTRY_STREAMS_SQL,
+            "fct_streams_daily",
+            [week.previous_start, week.end],
+        )
+        tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
+    report = build_report(metrics, artist_trends, streaming_anomalies, facts, tracks, as_of=latest)
+
+    parquet_lake = lake.lake()
+    week_uri = (
+        f"{parquet_lake.table_uri(ANALYTICS_GROUP, 'weekly_artist_report')}/"
+        f"{REPORT_FILES_DIR}/{report.week.label}"
+    )
+    rows = []
+    for artist in report.artists:
+        folder = f"{week_uri}/{_safe_segment(artist.artist_id)}"
+        files = {
+            MARKDOWN_FILE: artist.markdown.encode(),
+            HTML_FILE: artist.html.encode(),
+            **artist.charts,
+        }
+        uris = {
+            name: _write_file(parquet_lake, f"{folder}/{name}", data)
+            for name, data in files.items()
+        }
+        rows.append(
+            {
+                "artist_id": artist.artist_id,
+                "artist_name": artist.artist_name,
+                "week": report.week.label,
+                "week_start": report.week.start,
+                "week_end": report.week.end,
+                "streams": artist.streams,
+                "streams_change": artist.streams_change,
+                "trend_status": artist.trend_status,
+                "anomalies": artist.anomalies,
+                "markdown_uri": uris[MARKDOWN_FILE],
+                "html_uri": uris[HTML_FILE],
+                "chart_uris": [uris[name] for name in sorted(artist.charts)],
+            }
+        )
+    index = pa.Table.from_pylist(rows, schema=report_index_schema())
+    context.log.info(f"wrote {len(rows)} artist report(s) for {report.week.label} to {week_uri}")
+    return dg.Output(
+        index,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(index.num_rows),
+            "week": dg.MetadataValue.text(report.week.label),
+            "week_start": dg.MetadataValue.text(report.week.start.isoformat()),
+            "week_end": dg.MetadataValue.text(report.week.end.isoformat()),
+            "report_root": dg.MetadataValue.path(week_uri),
+            "summary": dg.MetadataValue.md(report.summary_markdown()),
+            "report_paths": dg.MetadataValue.md(
+                _markdown_table(
+                    ["artist", "html", "markdown"],
+                    [
+                        [r["artist_name"] or r["artist_id"], r["html_uri"], r["markdown_uri"]]
+                        for r in rows
+                    ],
+                    empty="_no artist had data this week_",
+                )
+            ),
+        },
+    )
+
+
+ANALYTICS_ASSETS: list[dg.AssetsDefinition] = [
+    artist_trends,
+    streaming_anomalies,
+    weekly_artist_report,
+]
+
+
+def _write_file(parquet_lake: Any, uri: str, data: bytes) -> str:
+    """Write ``data`` to ``uri`` so no reader ever sees part of it; returns ``uri``.
+
+    Locally: a hidden temp file in the same folder, fsync, then a rename over the target.
+    On S3 one PUT, which shows the object only once complete.
+    """
+    filesystem = parquet_lake.filesystem
+    path = uri.removeprefix("s3://")
+    if parquet_lake.is_s3:
+        with filesystem.open_output_stream(path) as out:
+            out.write(data)
+        return uri
+    folder, name = os.path.split(path)
+    os.makedirs(folder, exist_ok=True)
+    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return uri
+
+
+def _safe_segment(value: str) -> str:
+    """An id as one path segment: Spotify ids are base62; anything else fails loudly here."""
+    if not value or not value.replace("_", "").replace("-", "").isalnum():
+        raise dg.Failure(
+            f"artist_id {value!r} cannot name a report folder: expected letters, digits, "
+            "'-' or '_'",
+            allow_retries=False,
+        )
+    return value
+
+
+def _breakout_rows(table: pa.Table) -> list[list[str]]:
+    """One row per artist with a breakout, newest breakout first, figures of the latest day."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in table.to_pylist():  # sorted by artist_id, date: the last row is the latest
+        if row["breakout_day"] is not None:
+            latest[row["artist_id"]] = row
+    ordered = sorted(
+        latest.values(), key=lambda r: (r["breakout_day"], r["artist_id"]), reverse=True
+    )
+    return [
+        [
+            r["artist_name"] or r["artist_id"],
+            r["breakout_day"].isoformat(),
+            _percent(r["growth_7d"]),
+            _percent(r["follower_growth_7d"]),
+            r["trend_status"],
+        ]
+        for r in ordered
+    ]
+
+
+def _latest_status_counts(table: pa.Table) -> dict[str, int]:
+    latest = _latest(table)
+    counts: dict[str, int] = {}
+    for row in table.select(["date", "trend_status"]).to_pylist():
+        if row["date"].isoformat() == latest:
+            counts[row["trend_status"]] = counts.get(row["trend_status"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _latest(table: pa.Table) -> str:
+    import pyarrow.compute as pc
+
+    value = pc.max(table.column("date")).as_py() if table.num_rows else None
+    return value.isoformat() if isinstance(value, date) else "n/a"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def _markdown_table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    from spotify_agent_assets.analytics.report import markdown_escape
+
+    if not rows:
+        return empty
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += [
+        "| " + " | ".join(markdown_escape(str(c)) for c in row) + " |"
+        for row in rows[:METADATA_ROWS]
+    ]
+    if len(rows) > METADATA_ROWS:
+        lines.append(f"\n… and {len(rows) - METADATA_ROWS} more rows in the table.")
+    return "\n".join(lines)
