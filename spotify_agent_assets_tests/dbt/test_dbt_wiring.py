@@ -1,0 +1,207 @@
+"""How the dbt project is wired into Dagster: keys, groups, partitions, checks, automation,
+run vars and the warehouse lock. No dbt run here; these take milliseconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from spotify_agent_assets.analytics_dbt.project import manifest_is_current
+from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg, window_vars
+from spotify_agent_assets.analytics_dbt.warehouse_lock import exclusive_warehouse_lock
+from spotify_agent_assets.defs.analytics.dbt_assets import (
+    DBT_ASSETS,
+    analytics_daily_dbt_models,
+    analytics_dbt_models,
+    build_dbt_resource,
+)
+from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
+from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
+from spotify_agent_assets.environment import load_settings
+
+STAGING = {"stg_stream_events", "stg_tracks", "stg_albums", "stg_artists", "stg_artist_snapshots"}
+DAILY = {"fct_streams_daily", "artist_daily_metrics", "market_breakdown"}
+TABLES = {"dim_track", "dim_artist", "track_performance"}
+SOURCES = {
+    "stream_events",
+    "spotify_tracks",
+    "spotify_albums",
+    "spotify_artists",
+    "artist_snapshots",
+}
+
+
+def names(keys) -> set[str]:
+    return {key.to_user_string() for key in keys}
+
+
+def test_models_are_assets_keyed_by_name_and_sources_are_the_lake_assets() -> None:
+    assert names(analytics_dbt_models.keys) == STAGING | TABLES
+    assert names(analytics_daily_dbt_models.keys) == DAILY
+    assert analytics_daily_dbt_models.partitions_def == STREAM_DAYS
+    assert analytics_daily_dbt_models.backfill_policy == dg.BackfillPolicy.single_run()
+    assert analytics_dbt_models.partitions_def is None
+
+    upstream = set()
+    for assets in DBT_ASSETS:
+        upstream |= names(assets.dependency_keys) - names(assets.keys)
+    assert upstream - STAGING - TABLES == SOURCES
+
+    specs = [spec for assets in DBT_ASSETS for spec in assets.specs]
+    assert {spec.group_name for spec in specs} == {"analytics"}
+    assert all(spec.automation_condition is not None for spec in specs)
+    assert {spec.automation_condition.get_label() for spec in specs} == {"eager"}
+    assert all({"dbt", "duckdb"} <= spec.kinds for spec in specs)
+
+
+def test_dbt_tests_are_asset_checks() -> None:
+    checks = {
+        (key.asset_key.to_user_string(), key.name)
+        for assets in DBT_ASSETS
+        for key in assets.check_keys
+    }
+    assert len(checks) == 42
+    assert (
+        "fct_streams_daily",
+        "relationships_fct_streams_daily_track_id__track_id__ref_dim_track_",
+    ) in checks
+    assert {asset for asset, _ in checks} == STAGING | DAILY | TABLES
+
+
+def test_partition_windows_become_inclusive_date_vars() -> None:
+    day = dt.datetime(2026, 10, 3, tzinfo=dt.UTC)
+    assert window_vars(day, day + dt.timedelta(days=1)) == {
+        "min_date": "2026-10-03",
+        "max_date": "2026-10-03",
+    }
+    assert window_vars(day, day + dt.timedelta(days=3)) == {
+        "min_date": "2026-10-03",
+        "max_date": "2026-10-05",
+    }
+    with pytest.raises(ValueError, match="empty partition time window"):
+        window_vars(day, day)
+    assert dbt_vars_arg(Path("/data/warehouse.duckdb"), {"min_date": "2026-10-03"}) == (
+        '{"min_date": "2026-10-03", "warehouse_path": "/data/warehouse.duckdb"}'
+    )
+
+
+def _automation_defs() -> dg.Definitions:
+    upstream = [
+        dg.AssetSpec("stream_events", group_name="streams", partitions_def=STREAM_DAYS),
+        dg.AssetSpec(
+            "artist_snapshots", group_name="spotify_history", partitions_def=SNAPSHOT_DAYS
+        ),
+        *(
+            dg.AssetSpec(name, group_name="spotify")
+            for name in sorted(SOURCES)
+            if "spotify_" in name
+        ),
+    ]
+    resources = {
+        "dbt": build_dbt_resource(load_settings({})),
+        "lake": LakeResource(lake_root="/nonexistent/lake", warehouse_path="/nonexistent/w.duckdb"),
+    }
+    return dg.Definitions(assets=[*DBT_ASSETS, *upstream], resources=resources)
+
+
+def _requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str | None]]:
+    return {
+        r.key.to_user_string(): {
+            k.partition_key for k in r.true_subset.expensively_compute_asset_partitions()
+        }
+        for r in result.results
+        if r.true_subset.size
+    }
+
+
+def test_automation_follows_new_data_despite_partitions_never_written() -> None:
+    defs, instance = _automation_defs(), dg.DagsterInstance.ephemeral()
+    now = dt.datetime(2026, 10, 5, 12, tzinfo=dt.UTC)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now)
+    assert tick.total_requested == 0
+
+    # Only one day of events and snapshots exists (2026-09-01 .. 10-03 were never written).
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("stream_events", partition="2026-10-04")
+    )
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("artist_snapshots", partition="2026-10-04")
+    )
+    for name in ("spotify_tracks", "spotify_albums", "spotify_artists"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(name))
+    tick = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=now
+    )
+    assert set(_requested(tick)) == STAGING | TABLES
+
+    for name in STAGING | TABLES:
+        instance.report_runless_asset_event(dg.AssetMaterialization(name))
+    tick = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=now
+    )
+    # Today's partition and yesterday's, which still receives late events.
+    assert _requested(tick) == {name: {"2026-10-04", "2026-10-05"} for name in DAILY}
+
+
+def test_an_s3_lake_fails_before_dbt_starts(tmp_path: Path) -> None:
+    lake = LakeResource(lake_root="s3://bucket/lake", warehouse_path=str(tmp_path / "w.duckdb"))
+    result = dg.materialize(
+        [analytics_dbt_models],
+        resources={"lake": lake, "dbt": build_dbt_resource(load_settings({}))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "cannot read an s3:// lake" in failure.message
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_writer_lock_queues_a_second_holder(tmp_path: Path) -> None:
+    lock_path = tmp_path / "warehouse.duckdb.lock"
+    held, waits = threading.Event(), []
+
+    def hold() -> None:
+        with exclusive_warehouse_lock(lock_path):
+            held.set()
+            time.sleep(0.3)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    with exclusive_warehouse_lock(lock_path, on_wait=waits.append) as waited:
+        assert waited >= 0.2
+    holder.join()
+    assert len(waits) == 1 and str(lock_path) in waits[0]
+    with exclusive_warehouse_lock(lock_path, on_wait=waits.append):
+        assert len(waits) == 1  # free: taken at once, nobody told to wait
+
+
+def test_the_manifest_counts_as_stale_once_a_project_file_is_newer(tmp_path: Path) -> None:
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    (project / "target").mkdir()
+    model = project / "models" / "m.sql"
+    model.write_text("select 1")
+    assert not manifest_is_current(project)
+    manifest = project / "target" / "manifest.json"
+    manifest.write_text("{}")
+    os.utime(model, (1_000, 1_000))
+    os.utime(model.parent, (1_000, 1_000))
+    assert manifest_is_current(project)
+    # dbt's own output and the folder's README do not count; an edited model does.
+    (project / "target" / "run_results.json").write_text("{}")
+    (project / "README.md").write_text("# notes")
+    assert manifest_is_current(project)
+    os.utime(model, (time.time() + 60, time.time() + 60))
+    assert not manifest_is_current(project)
+    # So does a deleted one (its folder changes).
+    model.unlink()
+    os.utime(model.parent, (time.time() + 60, time.time() + 60))
+    assert not manifest_is_current(project)
