@@ -28,6 +28,7 @@ COPY spotify_agent_assets ./spotify_agent_assets
 COPY dbt_project ./dbt_project
 COPY config ./config
 RUN pip install --no-deps . \
+    && python -m spotify_agent_assets.analytics_dbt prepare \
     && mkdir -p "$DAGSTER_HOME" "$SPOTIFY_AGENT_DATA_DIR" \
     && chown -R dagster:dagster /opt/dagster
 

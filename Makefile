@@ -24,6 +24,7 @@ DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions
 ACTIVATE_MARK := spotify_agent_assets: local Dagster instance
 
 setup: $(STAMP)
+	@$(BIN)/python -m spotify_agent_assets.analytics_dbt prepare
 	@grep -q '$(ACTIVATE_MARK)' $(BIN)/activate || \
 	  echo 'export DAGSTER_HOME="$${DAGSTER_HOME:-$${SPOTIFY_AGENT_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$DAGSTER_HOME"  # $(ACTIVATE_MARK)' >> $(BIN)/activate
 
@@ -42,6 +43,9 @@ run: setup
 	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_landing_zone
 	$(DAGSTER) --select 'group:streams' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	$(DAGSTER) --select 'kind:dbt and not tag:daily'
+	$(DAGSTER) --select 'tag:daily' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	$(DAGSTER) --select 'group:analytics and not kind:dbt'
 	@$(BIN)/python -m spotify_agent_assets.summary
 
 test: setup

@@ -8,6 +8,8 @@ component plugin (dbt, AWS, ...), which more than doubled the code location's im
 
 import dagster as dg
 
+from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
+from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -23,11 +25,25 @@ from spotify_agent_assets.defs.streams.automation import (
 )
 from spotify_agent_assets.environment import load_settings
 
+# Declarative automation (analytics following their inputs) runs only while a sensor evaluates
+# it; this one is on by default so a fresh deployment keeps the analytics current.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_condition_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([spotify_assets]), *STREAM_ASSETS],
+    assets=[
+        *dg.load_assets_from_modules([spotify_assets]),
+        *STREAM_ASSETS,
+        *DBT_ASSETS,
+        *ANALYTICS_ASSETS,
+    ],
     asset_checks=spotify_table_checks,
     jobs=[spotify_daily_sync, stream_ingestion],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
-    sensors=[stream_landing_sensor],
+    sensors=[stream_landing_sensor, automation_sensor],
     resources=build_resources(load_settings()),
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from spotify_agent_assets.defs.analytics.dbt_assets import build_dbt_resource
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
@@ -52,6 +53,7 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
         "lake": lake,
         "spotify": spotify,
         "roster": RosterResource(path=str(settings.roster_path)),
+        "dbt": build_dbt_resource(settings),
         "stream_landing": StreamLandingResource(
             landing_root=f"{settings.landing_dir}/streams",
             storage=lake,

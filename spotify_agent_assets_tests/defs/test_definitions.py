@@ -20,10 +20,28 @@ NETWORK_ASSETS = {
 }
 
 
-def test_graph_has_the_spotify_assets_with_lineage() -> None:
+ANALYTICS_TABLES = {
+    "stg_stream_events",
+    "stg_tracks",
+    "stg_albums",
+    "stg_artists",
+    "stg_artist_snapshots",
+    "fct_streams_daily",
+    "dim_track",
+    "dim_artist",
+    "artist_daily_metrics",
+    "track_performance",
+    "market_breakdown",
+    "artist_trends",
+    "streaming_anomalies",
+    "weekly_artist_report",
+}
+
+
+def test_graph_has_every_domain_with_lineage() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == set(CONTRACTS)
+    assert keys == set(CONTRACTS) | {"stream_events", "stream_quarantine"} | ANALYTICS_TABLES
     parents = {
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
         for k in graph.get_all_asset_keys()
@@ -31,6 +49,25 @@ def test_graph_has_the_spotify_assets_with_lineage() -> None:
     assert parents["spotify_tracks"] == {"spotify_albums"}
     assert parents["playlist_tracks"] == {"spotify_playlists"}
     assert parents["artist_snapshots"] == {"artist_roster"}
+    # Lineage runs from ingestion and the Spotify sync through dbt into the Python analytics.
+    assert parents["stg_stream_events"] == {"stream_events"}
+    assert "stg_stream_events" in parents["fct_streams_daily"]
+    assert "artist_daily_metrics" in parents["artist_trends"]
+    assert {"artist_trends", "streaming_anomalies"} <= parents["weekly_artist_report"]
+
+
+def test_sensors_and_schedules_are_on_by_default() -> None:
+    for name in ("stream_landing_sensor", "automation_condition_sensor"):
+        assert defs.get_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+    hourly = defs.get_schedule_def("hourly_stream_ingestion")
+    assert hourly.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert hourly.cron_schedule == "5 * * * *"
+
+
+def test_key_tables_carry_freshness_policies() -> None:
+    graph = defs.resolve_asset_graph()
+    for name in ("stream_events", "fct_streams_daily", "artist_daily_metrics"):
+        assert graph.get(dg.AssetKey(name)).freshness_policy is not None, name
 
 
 def test_every_network_asset_retries_with_exponential_backoff() -> None:

@@ -47,6 +47,10 @@ DAILY_TAG = "daily"
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
 # Measured back from the end of the newest partition (today): today and yesterday.
 LATE_EVENTS_LOOKBACK = timedelta(days=2)
+# Ingestion runs hourly and the daily models follow it; allow for a slow ingestion and dbt run.
+DAILY_MODEL_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=8), warn_window=timedelta(hours=3)
+)
 # How long a dbt subprocess gets to stop after SIGTERM before the lock is given up anyway.
 DBT_STOP_TIMEOUT_SECONDS = 30
 
@@ -62,6 +66,16 @@ class AnalyticsDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         # A source table is the view <group>.<asset>; its name is the producing asset's key.
         return dg.AssetKey([dbt_resource_props["name"]])
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "model" and DAILY_TAG in props.get("tags", []):
+            # The daily models are what analysts and alerts read; stale means broken automation.
+            spec = spec.replace_attributes(freshness_policy=DAILY_MODEL_FRESHNESS)
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
