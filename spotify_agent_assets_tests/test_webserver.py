@@ -69,7 +69,10 @@ def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
         groups = {node["assetKey"]["path"][-1]: node["groupName"] for node in nodes}
         assert groups["spotify_tracks"] == "spotify"
         assert groups["artist_snapshots"] == "spotify_history"
-        assert all(node["hasAssetChecks"] for node in nodes)
+        assert groups["stream_events"] == "streams"
+        assert groups["artist_daily_metrics"] == "analytics"
+        checked = {node["assetKey"]["path"][-1] for node in nodes if node["hasAssetChecks"]}
+        assert {"spotify_tracks", "stream_events", "fct_streams_daily"} <= checked
     finally:
         server.terminate()
         server.wait(timeout=30)

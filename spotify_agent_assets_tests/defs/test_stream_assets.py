@@ -251,3 +251,13 @@ def test_hourly_schedule_covers_yesterday_only_just_after_midnight():
 
     assert keys(1) == ["2026-10-09", "2026-10-10"]
     assert keys(14) == ["2026-10-10"]
+
+
+def test_integrity_check_passes_on_real_data_and_fails_on_a_duplicate(settings, zone):
+    from spotify_agent_assets.defs.streams.assets import _integrity_check
+
+    result = _materialize(settings, partition_key=FIRST.isoformat())
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    events = _events(settings, FIRST)
+    assert not _integrity_check(pa.concat_tables([events, events.slice(0, 1)])).passed

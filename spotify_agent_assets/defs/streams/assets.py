@@ -7,12 +7,16 @@ days in one run equals one run per day.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.defs.table_metadata import preview_markdown
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Ingestion is expected at least hourly; a day without a fresh partition means the schedule,
 # the sensor or the producers are stuck.
@@ -47,6 +51,14 @@ STREAM_QUARANTINE = dg.AssetSpec(
         "stream_events": dg.AssetOut.from_spec(STREAM_EVENTS, dagster_type=dg.Any),
         "stream_quarantine": dg.AssetOut.from_spec(STREAM_QUARANTINE, dagster_type=dg.Any),
     },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "event_id_unique_and_listener_pseudonymized",
+            asset="stream_events",
+            blocking=True,
+            description="No event twice in the run's days; every listener_key is an HMAC digest.",
+        )
+    ],
     partitions_def=STREAM_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="stream_ingestion",
@@ -86,6 +98,7 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
             "preview": dg.MetadataValue.md(preview_markdown(built.events.slice(0, 5))),
         },
     )
+    yield _integrity_check(built.events)
     yield dg.Output(
         built.quarantine,
         output_name="stream_quarantine",
@@ -93,6 +106,21 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
             "quarantined": built.quarantine.num_rows,
             "reasons": dg.MetadataValue.json(built.quarantine_reasons),
         },
+    )
+
+
+def _integrity_check(events: "pa.Table") -> dg.AssetCheckResult:
+    """Checked on the rows about to be stored, so a bad rebuild blocks what reads them."""
+    import pyarrow.compute as pc
+
+    duplicates = events.num_rows - pc.count_distinct(events["event_id"]).as_py()
+    digest = pc.match_substring_regex(events["listener_key"], r"^[0-9a-f]{64}$")
+    not_digest = events.num_rows - pc.sum(digest).as_py() if events.num_rows else 0
+    return dg.AssetCheckResult(
+        check_name="event_id_unique_and_listener_pseudonymized",
+        asset_key="stream_events",
+        passed=duplicates == 0 and not_digest == 0,
+        metadata={"duplicate_event_ids": duplicates, "listener_keys_not_hmac": not_digest},
     )
 
 
