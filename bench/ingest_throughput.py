@@ -1,25 +1,39 @@
-"""Throughput and peak memory of stream-event ingestion, against a plain pandas pipeline.
+"""Stream events through ingestion and ``fct_streams_daily``, against the same work in pandas.
 
 Generates N synthetic stream event v1 rows as Parquet landing files (1M rows per file, as an
-hourly producer would drop them; 0.1% invalid rows and 0.1% repeated event ids so the
-quarantine and de-duplication paths run), then ingests them in a fresh interpreter so peak RSS
-(``resource.getrusage``) counts ingestion only. ``--pandas`` also times the straightforward
-pandas version of the same work (validate with masks, HMAC per row, drop duplicates, groupby
-day) for the speed-up ratio.
+hourly producer would drop them; 200k listeners, 50k tracks, 10 countries, 30 days; 0.1%
+invalid rows and 0.1% repeated event ids so the quarantine and de-duplication paths run),
+then times, each in a fresh interpreter so peak RSS (``resource.getrusage``) is its own:
 
-    .venv/bin/python bench/ingest_throughput.py [N] [--pandas]
-    taskset -c 0,1 .venv/bin/python bench/ingest_throughput.py 10000000   # on 2 cores
+1. ``ingest``: ``streams.ingest.ingest_files`` (read, validate, pseudonymize, de-duplicate,
+   split by day) and every day written to a Parquet lake with ``ParquetLake.write``
+   (``streams/stream_events/date=YYYY-MM-DD/part-0.parquet``), two days at a time;
+2. ``fct_streams_daily``: ``FCT_STREAMS_DAILY_SQL`` in DuckDB over each day's file (as the
+   daily dbt model runs, one partition per run window), two days at a time;
+3. ``pandas`` (with ``--pandas``): the same end to end in plain pandas: read the landing
+   files, validate with boolean masks, HMAC each distinct listener id, drop repeated event
+   ids, ``groupby(["date", "track_id", "country"]).agg(...)`` with ``nunique`` listeners.
+
+Wall times are the parent's clock around each child process (interpreter start and imports
+included). The two aggregates must be equal, row for row, or the run fails.
+
+    .venv/bin/python bench/ingest_throughput.py [N] [--pandas] [--landing DIR]
+    taskset -c 0,1 .venv/bin/python bench/ingest_throughput.py 10000000 --pandas   # 2 cores
+
+``--landing DIR`` keeps the generated files in DIR and reuses them on the next run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROWS_PER_FILE = 1_000_000
 ROW_GROUP = 250_000
@@ -28,6 +42,30 @@ TRACKS = 50_000
 DAYS = 30
 START_US = 1_790_000_000 * 1_000_000  # 2026-09-21, a fixed origin keeps runs comparable
 BENCH_KEY = b"bench-key-" + b"0" * 22
+STREAM_MIN_MS = 30_000  # dbt var stream_min_ms
+MAX_MS_PLAYED = 24 * 60 * 60 * 1000
+WORKERS = 2  # days written / aggregated at once: the machine's two cores
+KEYS = ["date", "track_id", "country"]
+LAUNCHED = "INGEST_BENCH_LAUNCHED"  # epoch seconds at which the parent started a child
+MEASURES = ["plays", "streams", "skips", "listening_ms", "listeners", "shuffle_plays"]
+
+# fct_streams_daily for one day's partition file: the expressions of
+# dbt_project/models/analytics/fct_streams_daily.sql over stg_stream_events (NULL country as
+# 'ZZ', a stream is a play of at least stream_min_ms = 30000, NULL flags count as false).
+FCT_STREAMS_DAILY_SQL = """
+SELECT
+    date,
+    track_id,
+    coalesce(country, 'ZZ') AS country,
+    count(*) AS plays,
+    count(*) FILTER (WHERE ms_played >= 30000) AS streams,
+    count(*) FILTER (WHERE coalesce(skipped, false)) AS skips,
+    sum(ms_played)::BIGINT AS listening_ms,
+    count(DISTINCT listener_key) AS listeners,
+    count(*) FILTER (WHERE coalesce(shuffle, false)) AS shuffle_plays
+FROM read_parquet($path)
+GROUP BY date, track_id, coalesce(country, 'ZZ')
+"""
 
 
 def generate(directory: Path, total: int, seed: int = 1) -> list[Path]:
@@ -82,7 +120,7 @@ def generate(directory: Path, total: int, seed: int = 1) -> list[Path]:
     return paths
 
 
-def _fixed_strings(chars: object) -> object:
+def _fixed_strings(chars: Any) -> Any:
     """An Arrow string array from an (n, width) uint8 matrix, built from buffers, no Python."""
     import numpy as np
     import pyarrow as pa
@@ -93,98 +131,256 @@ def _fixed_strings(chars: object) -> object:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(matrix.tobytes()))
 
 
-def run_ingest(directory: Path) -> dict[str, float]:
+def run_ingest(landing: Path, lake_root: Path) -> dict[str, Any]:
+    """Stage 1: landing files to ``streams.stream_events`` partitions in the lake."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spotify_agent_assets.lake import ParquetLake
     from spotify_agent_assets.streams.ingest import ingest_files
     from spotify_agent_assets.streams.pseudonymize import PseudonymKey
 
-    paths = sorted(directory.glob("*.parquet"))
+    paths = sorted(landing.glob("*.parquet"))
+    lake = ParquetLake(str(lake_root))
     start = time.perf_counter()
     result = ingest_files(paths, PseudonymKey(BENCH_KEY))
-    # Days are built on access; building each (as a writer would, one at a time) is part of
-    # the work being measured.
-    rows_out = sum(table.num_rows for table in result.events_by_day.values())
-    seconds = time.perf_counter() - start
-    return {
-        "seconds": seconds,
-        "rows_out": rows_out,
-        "quarantined": result.quarantined.num_rows,
-        "duplicates": result.duplicates_dropped,
-        "days": len(result.events_by_day),
-    }
+    ingested = time.perf_counter()
+
+    def write(day: Any) -> int:
+        # Days are built on access; building each is part of the work measured.
+        table = result.events_by_day[day]
+        lake.write(table, "streams", "stream_events", partition_key=day.isoformat())
+        return table.num_rows
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        rows_out = sum(pool.map(write, result.events_by_day))
+    return _ready(
+        {
+            "ingest_files_s": ingested - start,
+            "write_s": time.perf_counter() - ingested,
+            "rows_out": rows_out,
+            "quarantined": result.quarantined.num_rows,
+            "duplicates": result.duplicates_dropped,
+            "days": len(result.events_by_day),
+        }
+    )
 
 
-def run_pandas(directory: Path) -> dict[str, float]:
-    """The plain pandas pipeline: what one would write without thinking about vectorising."""
+def run_fct(lake_root: Path, out: Path) -> dict[str, Any]:
+    """Stage 2: ``fct_streams_daily`` over the lake's day files, saved to ``out`` untimed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spotify_agent_assets.lake import ParquetLake
+
+    lake = ParquetLake(str(lake_root))
+    files = [
+        f"{lake.partition_uri('streams', 'stream_events', key)}/part-0.parquet"
+        for key in lake.partitions("streams", "stream_events")
+    ]
+    local = threading.local()
+    connections: list[duckdb.DuckDBPyConnection] = []
+
+    def aggregate(path: str) -> pa.Table:
+        con = getattr(local, "con", None)
+        if con is None:
+            con = local.con = duckdb.connect()
+            con.execute("SET threads = 1")
+            connections.append(con)
+        return con.execute(FCT_STREAMS_DAILY_SQL, {"path": path}).to_arrow_table()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        fct = pa.concat_tables(pool.map(aggregate, files))
+    measured = _ready({"fct_s": time.perf_counter() - start, "fct_rows": fct.num_rows})
+    for con in connections:
+        con.close()
+    pq.write_table(fct, out)
+    return measured
+
+
+def run_pandas(landing: Path, out: Path) -> dict[str, Any]:
+    """The same work in plain pandas: idiomatic, default dtypes, one HMAC per distinct
+    listener, columns replaced in place rather than through copies of the frame."""
     import hashlib
     import hmac
 
     import pandas as pd
 
+    from spotify_agent_assets.streams.event_schema import ISO_3166_ALPHA2
+
     start = time.perf_counter()
-    frame = pd.concat(pd.read_parquet(p) for p in sorted(directory.glob("*.parquet")))
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame = pd.concat(
+        [pd.read_parquet(path) for path in sorted(landing.glob("*.parquet"))], ignore_index=True
+    )
+    country = frame["country"].str.strip().str.upper()
     ok = (
         frame["event_id"].notna()
+        & (frame["event_id"].str.strip() != "")
         & frame["listener_id"].notna()
-        & frame["track_id"].str.fullmatch(r"[0-9A-Za-z]{22}")
-        & frame["ms_played"].between(0, 86_400_000)
+        & (frame["listener_id"].str.strip() != "")
+        & frame["track_id"].str.fullmatch(r"[0-9A-Za-z]{22}").fillna(False).astype(bool)
+        & frame["ts"].notna()
+        & frame["ms_played"].between(0, MAX_MS_PLAYED)
+        & (country.isna() | country.isin(ISO_3166_ALPHA2) | country.isin(["ZZ", ""]))
     )
-    quarantined = frame[~ok]
+    quarantined = int((~ok).sum())
     frame = frame[ok].copy()
-    frame["listener_key"] = frame["listener_id"].map(
-        lambda v: hmac.new(BENCH_KEY, v.encode(), hashlib.sha256).hexdigest()
-    )
-    frame = frame.drop(columns="listener_id")
+    country = country[ok]
+    keys = {
+        listener: hmac.new(BENCH_KEY, listener.encode(), hashlib.sha256).hexdigest()
+        for listener in frame["listener_id"].unique()
+    }
+    frame["listener_key"] = frame.pop("listener_id").map(keys)
+    frame["country"] = country.where(country.isin(ISO_3166_ALPHA2))
     before = len(frame)
     frame = frame.drop_duplicates("event_id")
-    frame["date"] = frame["ts"].dt.date
-    by_day = {day: group.sort_values(["ts", "event_id"]) for day, group in frame.groupby("date")}
-    seconds = time.perf_counter() - start
-    return {
-        "seconds": seconds,
-        "rows_out": sum(len(g) for g in by_day.values()),
-        "quarantined": len(quarantined),
-        "duplicates": before - len(frame),
-        "days": len(by_day),
+    duplicates = before - len(frame)
+    frame["date"] = frame["ts"].dt.floor("D")
+    frame["country"] = frame["country"].fillna("ZZ")
+    frame["is_stream"] = frame["ms_played"] >= STREAM_MIN_MS
+    frame["skipped"] = frame["skipped"].fillna(False).astype(bool)
+    frame["shuffle"] = frame["shuffle"].fillna(False).astype(bool)
+    fct = (
+        frame.groupby(KEYS, sort=False)
+        .agg(
+            plays=("event_id", "size"),
+            streams=("is_stream", "sum"),
+            skips=("skipped", "sum"),
+            listening_ms=("ms_played", "sum"),
+            listeners=("listener_key", "nunique"),
+            shuffle_plays=("shuffle", "sum"),
+        )
+        .reset_index()
+    )
+    measured = _ready(
+        {
+            "pandas_s": time.perf_counter() - start,
+            "rows_out": len(frame),
+            "quarantined": quarantined,
+            "duplicates": duplicates,
+            "fct_rows": len(fct),
+        }
+    )
+    del frame
+    fct["date"] = fct["date"].dt.date
+    fct.to_parquet(out, index=False)
+    return measured
+
+
+def _ready(measured: dict[str, Any]) -> dict[str, Any]:
+    """``measured`` plus the process's figures now that its result is in memory (or, for
+    ingestion, in the lake): seconds since the parent launched it (interpreter start and
+    imports included), peak RSS and CPU seconds. Saving results for the comparison comes
+    after, unmeasured."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return measured | {
+        "wall_s": time.time() - float(os.environ[LAUNCHED]),
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
     }
 
 
-def _child(mode: str, directory: Path) -> None:
-    measured = run_ingest(directory) if mode == "--ingest" else run_pandas(directory)
-    measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(measured))
+def _child(args: list[str]) -> None:
+    mode, source, target = args
+    run = {"--ingest": run_ingest, "--fct": run_fct, "--pandas-child": run_pandas}[mode]
+    print(json.dumps(run(Path(source), Path(target))))
 
 
-def _measure(mode: str, directory: Path) -> dict[str, float]:
+def _measure(*args: str) -> dict[str, Any]:
+    env = os.environ | {LAUNCHED: repr(time.time())}
     out = subprocess.run(
-        [sys.executable, __file__, mode, str(directory)], check=True, capture_output=True, text=True
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=env
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
+def same_aggregate(ours: Path, theirs: Path) -> int:
+    """Rows compared; raises if the two ``fct_streams_daily`` results differ anywhere."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tables = []
+    for path in (ours, theirs):
+        table = pq.read_table(path).select(KEYS + MEASURES)
+        table = table.set_column(0, "date", table["date"].cast(pa.date32()))
+        table = pa.table(
+            {name: table[name].cast(pa.int64()) for name in MEASURES}
+            | {name: table[name] for name in KEYS}
+        )
+        tables.append(table.sort_by([(k, "ascending") for k in KEYS]).combine_chunks())
+    a, b = tables
+    if a.num_rows != b.num_rows:
+        raise SystemExit(f"fct_streams_daily differs: {a.num_rows:,} rows vs {b.num_rows:,}")
+    for name in KEYS + MEASURES:
+        if not a[name].equals(b[name]):
+            first = pc.index(pc.not_equal(a[name], b[name]), True).as_py()
+            raise SystemExit(
+                f"fct_streams_daily differs in {name}: first at row {first}: "
+                f"{a.slice(first, 1).to_pylist()} vs {b.slice(first, 1).to_pylist()}"
+            )
+    return a.num_rows
+
+
 def main() -> None:
     args = sys.argv[1:]
-    if args and args[0] in ("--ingest", "--pandas-child"):
-        _child("--ingest" if args[0] == "--ingest" else "--pandas", Path(args[1]))
+    if args and args[0] in ("--ingest", "--fct", "--pandas-child"):
+        _child(args)
         return
     total = int(next((a for a in args if a.isdigit()), "1000000"))
+    keep = args[args.index("--landing") + 1] if "--landing" in args else None
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
-        directory = Path(tmp)
-        start = time.perf_counter()
-        generate(directory, total)
-        print(f"generated {total:,} events in {time.perf_counter() - start:.1f} s")
-        results = {"ingest_files": _measure("--ingest", directory)}
-        if "--pandas" in args:
-            results["pandas"] = _measure("--pandas-child", directory)
-    for name, m in results.items():
-        print(
-            f"{name:>12}: {m['seconds']:.2f} s, {total / m['seconds']:,.0f} events/s, "
-            f"peak RSS {m['peak_rss_mb']:,.0f} MB, {m['rows_out']:,} rows in {m['days']} days, "
-            f"{m['quarantined']:,} quarantined, {m['duplicates']:,} duplicates"
+        landing = Path(keep) if keep else Path(tmp) / "landing"
+        landing.mkdir(parents=True, exist_ok=True)
+        if not any(landing.glob("*.parquet")):
+            start = time.perf_counter()
+            generate(landing, total)
+            print(f"generated {total:,} events in {time.perf_counter() - start:.1f} s")
+        lake, ours, theirs = Path(tmp) / "lake", Path(tmp) / "fct.parquet", Path(tmp) / "pd.parquet"
+        ingest = _measure("--ingest", str(landing), str(lake))
+        fct = _measure("--fct", str(lake), str(ours))
+        pandas = (
+            _measure("--pandas-child", str(landing), str(theirs)) if "--pandas" in args else None
         )
-    if "pandas" in results:
-        ratio = results["pandas"]["seconds"] / results["ingest_files"]["seconds"]
-        print(f"speed-up over pandas: {ratio:.1f}x")
+        report(total, ingest, fct, pandas)
+        if pandas is not None:
+            for name in ("rows_out", "quarantined", "duplicates", "fct_rows"):
+                source = fct if name == "fct_rows" else ingest
+                if source[name] != pandas[name]:
+                    raise SystemExit(f"{name} differs: {source[name]:,} vs pandas {pandas[name]:,}")
+            rows = same_aggregate(ours, theirs)
+            print(f"fct_streams_daily equal to pandas' aggregate: {rows:,} rows compared")
+
+
+def report(
+    total: int, ingest: dict[str, Any], fct: dict[str, Any], pandas: dict[str, Any] | None
+) -> None:
+    ours = ingest["wall_s"] + fct["wall_s"]
+    peak = max(ingest["peak_rss_mb"], fct["peak_rss_mb"])
+    print(
+        f"ingest: {ingest['wall_s']:.2f} s (ingest_files {ingest['ingest_files_s']:.2f} s, "
+        f"days built and written {ingest['write_s']:.2f} s), peak RSS "
+        f"{ingest['peak_rss_mb']:,.0f} MB, CPU {ingest['cpu_s']:.1f} s; {ingest['rows_out']:,} events in {ingest['days']} "
+        f"days, {ingest['quarantined']:,} quarantined, {ingest['duplicates']:,} duplicates"
+    )
+    print(
+        f"fct_streams_daily: {fct['wall_s']:.2f} s (query {fct['fct_s']:.2f} s), peak RSS "
+        f"{fct['peak_rss_mb']:,.0f} MB, CPU {fct['cpu_s']:.1f} s; {fct['fct_rows']:,} rows"
+    )
+    print(
+        f"ingest + fct_streams_daily: {ours:.2f} s, {total / ours:,.0f} events/s, peak {peak:,.0f} MB"
+    )
+    if pandas is not None:
+        print(
+            f"pandas: {pandas['wall_s']:.2f} s (pipeline {pandas['pandas_s']:.2f} s), peak RSS "
+            f"{pandas['peak_rss_mb']:,.0f} MB, CPU {pandas['cpu_s']:.1f} s"
+        )
+        print(f"speed-up over pandas: {pandas['wall_s'] / ours:.1f}x")
+    print(f"cpus: {sorted(os.sched_getaffinity(0))}")
 
 
 if __name__ == "__main__":

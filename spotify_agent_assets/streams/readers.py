@@ -43,6 +43,16 @@ HEAD_BYTES = 64 * 1024
 # Text files are split into batches of this many records so validation's working set stays
 # bounded; Parquet is streamed by row group instead.
 TEXT_BATCH_RECORDS = 1_000_000
+# Parquet text columns with few distinct values per many rows, read dictionary-encoded.
+# Not the listener: a row group holds nearly as many listeners as rows, and rebuilding a
+# dictionary the writer gave up on costs five times reading plain text.
+DICTIONARY_READ_COLUMNS = (
+    "track_id",
+    "country",
+    "platform",
+    "reason_start",
+    "reason_end",
+)
 # Stored raw text is for a human to look at; a multi-megabyte garbage line helps nobody.
 MAX_RAW_CHARS = 2000
 REDACTED = "<redacted>"
@@ -280,13 +290,26 @@ def _make_batch(
     )
 
 
+def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values as one array: the chunk itself when there is only one (pyarrow's
+    ``combine_chunks`` copies even then), else the chunks concatenated."""
+    import pyarrow as pa
+
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    if values.num_chunks == 1:
+        return values.chunk(0)
+    if values.num_chunks == 0:
+        return pa.array([], values.type)
+    return values.combine_chunks()
+
+
 def _as_string(values: Any) -> Any:
     """Id-like columns are text whatever a producer typed them as (numeric ids, categoricals)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = as_array(values)
     if pa.types.is_string(values.type):
         return values
     if pa.types.is_dictionary(values.type):
@@ -461,7 +484,8 @@ def _parquet_batches(path: str, fs: FileSystem, fs_path: str) -> Iterator[RawBat
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(fs.open_input_file(fs_path))
+        source = fs.open_input_file(fs_path)
+        parquet = pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableFileError(
             path, f"not a readable Parquet file (truncated or corrupt?): {exc}"
@@ -475,6 +499,21 @@ def _parquet_batches(path: str, fs: FileSystem, fs_path: str) -> Iterator[RawBat
             f"expected {', '.join(REQUIRED_COLUMNS)}",
         )
     present = [name for name in V1_COLUMNS if name in names]
+    # Repetitive text is read as dictionaries (from the file's own dictionary pages where it
+    # has them): validation then checks each distinct value once, and ingestion keeps the
+    # indices instead of a string per row.
+    repetitive = [
+        name
+        for name in DICTIONARY_READ_COLUMNS
+        if name in names and _is_plain_text(parquet.schema_arrow.field(name).type)
+    ]
+    if repetitive:
+        try:
+            parquet = pq.ParquetFile(source, read_dictionary=repetitive)
+        except (pa.ArrowException, OSError) as exc:
+            raise UnreadableFileError(
+                path, f"not a readable Parquet file (truncated or corrupt?): {exc}"
+            ) from exc
     offset = 0
     for group in range(max(parquet.num_row_groups, 1)):
         try:
@@ -490,6 +529,12 @@ def _parquet_batches(path: str, fs: FileSystem, fs_path: str) -> Iterator[RawBat
         lines = np.arange(offset + 1, offset + chunk.num_rows + 1, dtype=np.int64)
         offset += chunk.num_rows
         yield _make_batch(path, "parquet", {n: chunk[n] for n in present}, lines, [])
+
+
+def _is_plain_text(arrow_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 def _extended_history_batch(path: str, fs_path: str, text: str) -> RawBatch:

@@ -11,8 +11,9 @@ send typed columns (a real timestamp needs no parsing, which matters at 10M rows
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from spotify_agent_assets.streams.event_schema import (
@@ -23,7 +24,7 @@ from spotify_agent_assets.streams.event_schema import (
     V1_COLUMNS,
     v1_schema,
 )
-from spotify_agent_assets.streams.readers import MAX_RAW_CHARS, REDACTED, RawBatch
+from spotify_agent_assets.streams.readers import MAX_RAW_CHARS, REDACTED, RawBatch, as_array
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,19 +46,41 @@ REASON_VALUE_CHARS = 80
 # DuckDB parallelises an Arrow scan by record batch.
 SCAN_CHUNK_ROWS = 122_880
 TYPED_COLUMNS = ("ts", "ms_played", *BOOL_COLUMNS)
+OPTIONAL_PASS_THROUGH = ("platform", "reason_start", "reason_end", "session_id")
 
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """``valid`` in the v1 types (raw listener ids still present; text columns may stay
-    dictionary-encoded); ``rejected`` has ``line``, ``reason``, ``listener_id`` (raw, for
-    the caller to pseudonymize) and ``raw`` (the record as redacted JSON text).
-    ``event_hashes`` is a 64-bit hash of each valid row's ``event_id``, so de-duplication
-    can compare integers instead of strings."""
+    """``rows``: every row of the batch in the v1 types, normalised (raw listener ids still
+    present; text columns may stay dictionary-encoded); ``ok`` (numpy bool) marks the valid
+    ones, and only their values mean anything. ``rejected`` has ``line``, ``reason``,
+    ``listener_id`` (raw, for the caller to pseudonymize) and ``raw`` (the record as
+    redacted JSON text). ``row_hashes`` is a 64-bit hash of each row's ``event_id``, so
+    de-duplication can compare integers instead of strings.
 
-    valid: pa.Table
+    Ingestion uses ``rows`` and ``ok`` as they are: filtering out the few rejected rows
+    would copy every valid one."""
+
+    rows: pa.Table
+    ok: Any
     rejected: pa.Table
-    event_hashes: pa.Array | None = None
+    row_hashes: pa.Array | None = None
+
+    @cached_property
+    def valid(self) -> pa.Table:
+        """The valid rows alone."""
+        import pyarrow as pa
+
+        return self.rows if self.ok.all() else self.rows.filter(pa.array(self.ok))
+
+    @property
+    def event_hashes(self) -> pa.Array | None:
+        """``row_hashes`` of the valid rows."""
+        import pyarrow as pa
+
+        if self.row_hashes is None or self.ok.all():
+            return self.row_hashes
+        return self.row_hashes.filter(pa.array(self.ok))
 
 
 @cache
@@ -93,33 +116,36 @@ def validate_batch(
     """Split a raw batch into valid v1 rows and rejected records with reasons.
 
     Extended-history exports carry no event id (ingestion derives one), so ``event_id`` is
-    only required for the v1 formats.
+    only required for the v1 formats. Typed batches (Parquet's, whose repetitive text the
+    reader delivers dictionary-encoded) are checked value by value (``screen_by_value``);
+    the rest go through the row-by-row query. Both give the same result.
     """
+    require_event_id = batch.source_format != "extended_history"
+    own = con is None
+    con = connect() if con is None else con
+    try:
+        if can_screen_by_value(batch.table.schema):
+            screened = screen_by_value(batch, require_event_id=require_event_id, con=con)
+            if screened is not None:
+                return screened
+        return validate_rows(batch, require_event_id=require_event_id, con=con)
+    finally:
+        if own:
+            con.close()
+
+
+def validate_rows(
+    batch: RawBatch, *, require_event_id: bool, con: duckdb.DuckDBPyConnection
+) -> ValidationResult:
+    """Every row through the validation query (text formats, or typed input of odd types)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     table = batch.table
-    sql = build_validation_sql(
-        table.schema, require_event_id=batch.source_format != "extended_history"
+    result = _run_validation_sql(
+        table, np.arange(table.num_rows, dtype=np.int64), require_event_id, con
     )
-    # Several record batches let DuckDB scan with all its threads; one big chunk is serial.
-    scan = pa.Table.from_batches(
-        table.combine_chunks().to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema
-    ).append_column("__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    own = con is None
-    con = connect() if con is None else con
-    try:
-        con.register("raw_batch", scan)
-        result = con.execute(sql).to_arrow_table()
-        con.unregister("raw_batch")
-    finally:
-        if own:
-            con.close()
-    rows = result["__row"].to_numpy()
-    if not np.array_equal(rows, np.arange(table.num_rows)):
-        # Insertion order is preserved by setting; this guards the column alignment below.
-        result = result.take(np.argsort(rows, kind="stable"))
     ok = pc.is_null(result["__reason"])
     # Columns validation does not change are taken from the input, not copied through
     # DuckDB: exporting strings back to Arrow was most of the cost.
@@ -134,11 +160,260 @@ def validate_batch(
     fixes = result["track_fix"]
     if fixes.null_count < len(fixes):
         columns["track_id"] = pc.coalesce(fixes, table["track_id"].cast(pa.string()))
-    valid = _in_v1_types(pa.table(columns).filter(ok))
     bad = result.filter(pc.invert(ok)).select(["__row", "__reason"])
-    rejected = _render_rejected(batch, bad)
-    hashes = result["__event_hash"].filter(ok).combine_chunks()
-    return ValidationResult(valid=valid, rejected=rejected, event_hashes=hashes)
+    return ValidationResult(
+        rows=_in_v1_types(pa.table(columns)),
+        ok=ok.to_numpy(zero_copy_only=False),
+        rejected=_render_rejected(batch, bad),
+        row_hashes=as_array(result["__event_hash"]),
+    )
+
+
+def _run_validation_sql(
+    table: pa.Table, rows: Any, require_event_id: bool, con: duckdb.DuckDBPyConnection
+) -> pa.Table:
+    """The validation query's result for ``table`` (whose rows are ``rows`` of the batch),
+    in input order."""
+    import numpy as np
+    import pyarrow as pa
+
+    sql = build_validation_sql(table.schema, require_event_id=require_event_id)
+    # Several record batches let DuckDB scan with all its threads; one big chunk is serial.
+    scan = pa.Table.from_batches(
+        table.combine_chunks().to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema
+    ).append_column("__row", pa.array(rows, pa.int64()))
+    con.register("raw_batch", scan)
+    try:
+        result = con.execute(sql).to_arrow_table()
+    finally:
+        con.unregister("raw_batch")
+    got = result["__row"].to_numpy()
+    if not np.array_equal(got, rows):
+        # Insertion order is preserved by setting; this guards the column alignment below.
+        result = result.take(np.argsort(np.searchsorted(rows, got), kind="stable"))
+    return result
+
+
+def can_screen_by_value(schema: pa.Schema) -> bool:
+    """Whether a raw batch of this schema can be validated value by value: typed ``ts``
+    (microseconds or coarser), integer ``ms_played``, boolean flags, text columns as text."""
+    import pyarrow as pa
+
+    ts = schema.field("ts").type
+    ms = schema.field("ms_played").type
+    if not (pa.types.is_timestamp(ts) and ts.unit in ("s", "ms", "us")):
+        return False
+    if not (pa.types.is_signed_integer(ms) or ms in (pa.uint8(), pa.uint16(), pa.uint32())):
+        return False
+    for name in V1_COLUMNS:
+        kind = schema.field(name).type
+        if name in TYPED_COLUMNS[2:]:
+            if not (pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+                return False
+        elif name not in TYPED_COLUMNS and not _is_text(kind):
+            return False
+    return True
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_null(kind)
+
+
+def screen_by_value(
+    batch: RawBatch, *, require_event_id: bool, con: duckdb.DuckDBPyConnection
+) -> ValidationResult | None:
+    """Validate a typed batch by evaluating the text checks once per DISTINCT value.
+
+    The Parquet reader hands repetitive text over dictionary-encoded, so the track and
+    country checks run over the dictionaries (tens of thousands of values instead of a row
+    each) and the verdicts spread to rows through the indices; ids get an Arrow blank check
+    per row and the typed columns are checked in numpy. Values that are plainly fine (a bare
+    track id, an upper-case country code) are recognised by Arrow kernels; only the others
+    are judged and normalised by the query's own expressions (``TRACK_BY_VALUE_SQL``,
+    ``COUNTRY_BY_VALUE_SQL``). The blank checks are stricter than the query's (any Unicode
+    space), so rows the screen refuses get the full query, for their reasons; if the query
+    accepts one of them after all, this returns None and the caller validates the batch row
+    by row.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = batch.table
+    n = table.num_rows
+    ok = np.ones(n, dtype=bool)
+    if require_event_id:
+        ok &= ~_maybe_blank(table["event_id"])
+    ok &= ~_maybe_blank(table["listener_id"])
+    track, track_ok = _normalized_per_value(
+        table["track_id"], _is_bare_track_id, TRACK_BY_VALUE_SQL, con
+    )
+    country, country_ok = _normalized_per_value(
+        table["country"], _is_country_code_or_null, COUNTRY_BY_VALUE_SQL, con
+    )
+    ok &= track_ok & country_ok
+    ts = table["ts"]
+    ok &= ~_nulls(ts)
+    ms = as_array(table["ms_played"]).cast(pa.int64())
+    ms_values = ms.fill_null(-1).to_numpy(zero_copy_only=False)
+    ok &= (ms_values >= 0) & (ms_values <= MAX_MS_PLAYED)
+
+    bad_rows = np.flatnonzero(~ok)
+    if len(bad_rows):
+        result = _run_validation_sql(
+            table.take(pa.array(bad_rows)), bad_rows, require_event_id, con
+        )
+        if result["__reason"].null_count:
+            return None
+        bad = result.select(["__row", "__reason"])
+    else:
+        bad = pa.table({"__row": pa.array([], pa.int64()), "__reason": pa.array([], pa.string())})
+    columns = {
+        "event_id": table["event_id"],
+        "listener_id": table["listener_id"],
+        "track_id": track,
+        "ts": pc.cast(ts, pa.timestamp("us", tz="UTC")),
+        "ms_played": ms,
+        "country": country,
+        **{name: _empty_to_null(table[name]) for name in OPTIONAL_PASS_THROUGH},
+        **{name: _as_bool(table[name]) for name in BOOL_COLUMNS},
+    }
+    return ValidationResult(
+        rows=_in_v1_types(pa.table({name: columns[name] for name in V1_COLUMNS})),
+        ok=ok,
+        rejected=_render_rejected(batch, bad),
+        row_hashes=hash_strings(table["event_id"], con),
+    )
+
+
+def hash_strings(values: Any, con: duckdb.DuckDBPyConnection) -> pa.Array:
+    """DuckDB's 64-bit ``hash`` of each string: what the validation query returns as
+    ``__event_hash``, so both paths give de-duplication the same integers."""
+    import pyarrow as pa
+
+    con.register("hash_input", pa.table({"v": values}))
+    try:
+        out = con.execute("SELECT hash(v) AS h FROM hash_input").to_arrow_table()
+    finally:
+        con.unregister("hash_input")
+    return as_array(out["h"])
+
+
+def _nulls(values: pa.ChunkedArray) -> Any:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if values.null_count == 0:
+        return np.zeros(len(values), dtype=bool)
+    return pc.is_null(values).to_numpy(zero_copy_only=False)
+
+
+def _as_bool(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    import pyarrow as pa
+
+    return values if pa.types.is_boolean(values.type) else values.cast(pa.bool_())
+
+
+def _distinct_values(column: pa.ChunkedArray) -> tuple[pa.Array, Any]:
+    """(values, row_to_value): the column's distinct values (its dictionary, plus one null
+    for null rows) and, per row, the position of its value; for plain text, the rows
+    themselves and None."""
+    import numpy as np
+    import pyarrow as pa
+
+    array = as_array(column)
+    if not pa.types.is_dictionary(array.type):
+        return array.cast(pa.string()), None
+    values = pa.concat_arrays([array.dictionary.cast(pa.string()), pa.nulls(1, pa.string())])
+    positions = array.indices.fill_null(len(array.dictionary)).to_numpy(zero_copy_only=False)
+    return values, positions.astype(np.int32, copy=False)
+
+
+def _per_row(column: pa.ChunkedArray, per_value: Callable[[pa.Array], Any]) -> Any:
+    """``per_value`` (numpy flags for an array of values) for each row of ``column``."""
+    values, positions = _distinct_values(column)
+    flags = per_value(values)
+    return flags if positions is None else flags[positions]
+
+
+def _maybe_blank(column: pa.ChunkedArray) -> Any:
+    """Per row: null, empty or only Unicode white space. A superset of the query's
+    ``_blank`` (RE2's ``\\s`` is five ASCII characters), so a row left out is never blank."""
+
+    def blank(values: pa.Array) -> Any:
+        import pyarrow.compute as pc
+
+        empty = pc.equal(pc.binary_length(values), 0)
+        flags = pc.or_kleene(empty, pc.utf8_is_space(values))
+        return flags.fill_null(True).to_numpy(zero_copy_only=False)
+
+    return _per_row(column, blank)
+
+
+def _is_bare_track_id(values: pa.Array) -> Any:
+    """Values the query would accept unchanged as a track id (its ``_track_ok``)."""
+    import pyarrow.compute as pc
+
+    matched = pc.match_substring_regex(values, f"^{TRACK_ID_PATTERN}$")
+    return matched.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _is_country_code_or_null(values: pa.Array) -> Any:
+    """Values the query would keep unchanged as a country: an exact code, or null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = pa.array(sorted(ISO_3166_ALPHA2), pa.string())
+    exact = pc.is_in(values, value_set=codes).to_numpy(zero_copy_only=False)
+    return exact | values.is_null().to_numpy(zero_copy_only=False)
+
+
+def _normalized_per_value(
+    column: pa.ChunkedArray,
+    unchanged: Callable[[pa.Array], Any],
+    select: str,
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[pa.Array, Any]:
+    """The column normalised value by value, and the per-row ok mask.
+
+    Values ``unchanged`` recognises pass as they are; the others (usually none) go through
+    ``select`` (SQL producing ``value`` and ``ok`` from ``v``). A dictionary-encoded column
+    stays encoded, with rows whose value normalises to null (blank, the unknown country)
+    made null.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    values, positions = _distinct_values(column)
+    ok = unchanged(values)
+    normalized = values
+    others = np.flatnonzero(~ok)
+    if len(others):
+        con.register("distinct_values", pa.table({"v": values.take(pa.array(others))}))
+        try:
+            out = con.execute(f"SELECT value, ok FROM ({select})").to_arrow_table()
+        finally:
+            con.unregister("distinct_values")
+        ok = ok.copy()
+        ok[others] = out["ok"].combine_chunks().fill_null(False).to_numpy(zero_copy_only=False)
+        # Position i of the result: the value itself, or its normalised form for the others.
+        source = np.arange(len(values))
+        source[others] = len(values) + np.arange(len(others))
+        combined = pa.concat_arrays([values, out["value"].combine_chunks().cast(pa.string())])
+        normalized = combined.take(pa.array(source))
+    if positions is None:
+        return normalized, ok
+    # A value normalised to null (a blank, the unknown country ZZ) makes its rows null; the
+    # dictionary itself keeps no nulls.
+    is_null = normalized.is_null().to_numpy(zero_copy_only=False)
+    rows = pa.DictionaryArray.from_arrays(
+        positions, normalized.fill_null(""), mask=is_null[positions]
+    )
+    return rows, ok[positions]
 
 
 def _in_v1_types(table: pa.Table) -> pa.Table:
@@ -167,11 +442,9 @@ def build_validation_sql(schema: pa.Schema, *, require_event_id: bool = True) ->
     run in the ``CASE`` branches the few odd rows reach.
     """
     track = _text("track_id")
-    country = f"upper({_text('country')})"
     ts_value, ts_reason = ts_sql(schema.field("ts").type)
     ms_value, ms_reason = _ms_exprs(schema.field("ms_played").type)
     bools = [_bool_exprs(name, schema.field(name).type) for name in BOOL_COLUMNS]
-    countries = ", ".join(f"'{code}'" for code in sorted(ISO_3166_ALPHA2))
     reasons = [
         f"CASE WHEN {_blank('event_id')} THEN 'missing event_id' END" if require_event_id else "",
         f"CASE WHEN {_blank('listener_id')} THEN 'missing listener_id' END",
@@ -180,8 +453,7 @@ def build_validation_sql(schema: pa.Schema, *, require_event_id: bool = True) ->
         f"ELSE 'track_id ' || {_quote(track)} || ' is not a Spotify track id' END",
         ts_reason,
         ms_reason,
-        f"CASE WHEN country IS NOT NULL OR country_in IS NULL THEN NULL "
-        f"WHEN coalesce({country}, '{UNKNOWN_COUNTRY}') = '{UNKNOWN_COUNTRY}' THEN NULL "
+        f"CASE WHEN {_COUNTRY_ACCEPTED} THEN NULL "
         f"ELSE 'country ' || {_quote(_text('country'))} "
         "|| ' is not an ISO 3166-1 alpha-2 code' END",
         *[reason for _, reason in bools],
@@ -211,12 +483,8 @@ def build_validation_sql(schema: pa.Schema, *, require_event_id: bool = True) ->
     return f"""
     WITH checked AS (
         SELECT *,
-            CASE WHEN _track_ok THEN NULL
-                WHEN regexp_full_match({track}, '{TRACK_ID_PATTERN}') THEN {track}
-                ELSE NULLIF(regexp_extract({track}, '{TRACK_REF_PATTERN}', 1), '')
-            END AS track_fix,
-            CASE WHEN CAST(country_in AS VARCHAR) IN ({countries}) THEN CAST(country_in AS VARCHAR)
-                WHEN {country} IN ({countries}) THEN {country} END AS country,
+            {_TRACK_FIX} AS track_fix,
+            {_COUNTRY_VALUE} AS country,
             {ts_value} AS ts,
             {ms_value} AS ms_played,
             {bool_values}
@@ -225,7 +493,7 @@ def build_validation_sql(schema: pa.Schema, *, require_event_id: bool = True) ->
                 track_id AS track_id_in, country AS country_in, ts AS ts_in,
                 ms_played AS ms_played_in, shuffle AS shuffle_in, skipped AS skipped_in,
                 offline AS offline_in,
-                coalesce(regexp_full_match(track_id, '{TRACK_ID_PATTERN}'), false) AS _track_ok
+                {_TRACK_OK} AS _track_ok
             FROM raw_batch
         )
     )
@@ -251,6 +519,43 @@ def _blank(name: str) -> str:
 def _quote(expr: str) -> str:
     """A value quoted for a reason message, cut short so junk cannot bloat the quarantine."""
     return f"chr(39) || left({expr}, {REASON_VALUE_CHARS}) || chr(39)"
+
+
+# The per-column rules, shared by the row query and the per-value screen so both judge and
+# normalise a value identically. Inputs: ``track_id`` / ``track_id_in`` (the raw track),
+# ``_track_ok``, ``country_in`` (the raw country) and ``country`` (its normalised value).
+_TRACK_OK = f"coalesce(regexp_full_match(track_id, '{TRACK_ID_PATTERN}'), false)"
+_TRACK_FIX = (
+    f"CASE WHEN _track_ok THEN NULL "
+    f"WHEN regexp_full_match({_text('track_id')}, '{TRACK_ID_PATTERN}') THEN {_text('track_id')} "
+    f"ELSE NULLIF(regexp_extract({_text('track_id')}, '{TRACK_REF_PATTERN}', 1), '') END"
+)
+_COUNTRY_CODES = ", ".join(f"'{code}'" for code in sorted(ISO_3166_ALPHA2))
+_COUNTRY_VALUE = (
+    f"CASE WHEN CAST(country_in AS VARCHAR) IN ({_COUNTRY_CODES}) THEN CAST(country_in AS VARCHAR) "
+    f"WHEN upper({_text('country')}) IN ({_COUNTRY_CODES}) THEN upper({_text('country')}) END"
+)
+# "ZZ" (Spotify's unknown country) and blanks are accepted as null.
+_COUNTRY_ACCEPTED = (
+    f"(country IS NOT NULL OR country_in IS NULL "
+    f"OR coalesce(upper({_text('country')}), '{UNKNOWN_COUNTRY}') = '{UNKNOWN_COUNTRY}')"
+)
+# Per-value forms for ``screen_by_value``: one row per distinct value ``v``, out ``value``
+# (normalised, null when rejected or absent) and ``ok``.
+TRACK_BY_VALUE_SQL = f"""
+    SELECT coalesce(track_fix, CASE WHEN _track_ok THEN track_id_in END) AS value,
+        (_track_ok OR track_fix IS NOT NULL) AS ok
+    FROM (
+        SELECT *, {_TRACK_FIX} AS track_fix
+        FROM (SELECT v AS track_id, v AS track_id_in, {_TRACK_OK} AS _track_ok
+              FROM distinct_values)
+    )
+"""
+COUNTRY_BY_VALUE_SQL = f"""
+    SELECT country AS value, {_COUNTRY_ACCEPTED} AS ok
+    FROM (SELECT country_in, {_COUNTRY_VALUE} AS country
+          FROM (SELECT v AS country_in FROM distinct_values))
+"""
 
 
 def ts_sql(arrow_type: pa.DataType) -> tuple[str, str]:
@@ -321,17 +626,23 @@ def _bool_exprs(name: str, arrow_type: pa.DataType) -> tuple[str, str]:
 
 
 def _empty_to_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Pass-through text columns: an empty string means absent (CSV writes nothing)."""
+    """Pass-through text columns: an empty string means absent (CSV writes nothing).
+    Dictionary-encoded text is checked once per distinct value and stays encoded."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if values.null_count == len(values):
         return values
     if pa.types.is_dictionary(values.type):
-        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-        if not any(pc.any(pc.equal(pc.utf8_length(c.dictionary), 0)).as_py() for c in chunks):
-            return values  # checked once per distinct value, not per row
-        values = values.cast(pa.string())
+        array = as_array(values)
+        empty = pc.equal(pc.utf8_length(array.dictionary), 0).to_numpy(zero_copy_only=False)
+        if not empty.any():
+            return values
+        positions = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        nulls = empty[positions] | array.indices.is_null().to_numpy(zero_copy_only=False)
+        return pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(positions, array.dictionary, mask=nulls)]
+        )
     empty = pc.equal(pc.utf8_length(values), 0)
     if not pc.any(empty).as_py():
         return values

@@ -412,3 +412,25 @@ def test_parquet_text_columns_read_as_dictionaries_are_normalised(landing: Path)
     assert result.quarantined.column("reason").to_pylist() == [
         "track_id 'bad' is not a Spotify track id"
     ]
+
+
+@pytest.mark.parametrize("writer", [write_jsonl, write_parquet])
+def test_a_rejected_record_does_not_hide_a_valid_one_with_its_event_id(
+    landing: Path, writer: Any
+) -> None:
+    suffix = "jsonl" if writer is write_jsonl else "parquet"
+    first = writer(
+        landing / f"a.{suffix}",
+        [
+            event("e1", "u1", "2026-10-05T10:00:00+00:00", ms_played=-5),
+            event("e1", "u1", "2026-10-05T10:00:01+00:00"),
+            event("e2", "u2", "2026-10-05T10:00:02+00:00", ms_played=-5),
+        ],
+    )
+    second = writer(landing / f"b.{suffix}", [event("e2", "u2", "2026-10-05T11:00:00+00:00")])
+    result = ingest_files([first, second], KEY, now=NOW)
+    rows = all_rows(result)
+    assert [(r["event_id"], r["ts"].second) for r in rows] == [("e1", 1), ("e2", 0)]
+    assert result.duplicates_dropped == 0
+    assert result.new_events == 2
+    assert result.quarantined.num_rows == 2
