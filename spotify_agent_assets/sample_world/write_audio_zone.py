@@ -11,13 +11,10 @@ the audio landing sensor analyse the whole catalogue again.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from spotify_agent_assets.environment import load_settings
+from spotify_agent_assets.sample_world.zone_marker import run_cli, saved_payload, write_marker
 
 MARKER = "_sample_audio.json"
 # Bump when the clips or their ground truth change, so existing zones are rewritten once.
@@ -49,40 +46,20 @@ def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
     }
     folder = audio_dir(landing_dir)
     marker = folder / MARKER
-    if not force and marker.exists():
-        try:
-            saved = json.loads(marker.read_text())
-        except ValueError:
-            saved = None
-        complete = ground_truth_path(landing_dir).exists() and all(
-            (folder / truth.file_name).exists() for truth in truths
-        )
-        if isinstance(saved, dict) and saved.get("stamp") == stamp and complete:
-            return len(truths), False
+    saved = None if force else saved_payload(marker, stamp)
+    complete = ground_truth_path(landing_dir).exists() and all(
+        (folder / truth.file_name).exists() for truth in truths
+    )
+    if saved is not None and complete:
+        return len(truths), False
     written = write_audio_landing_zone(world, landing_dir, as_of=DEFAULT_AS_OF)
     size = sum(path.stat().st_size for path in written)
-    tmp = marker.with_name(f".{marker.name}.tmp")
-    tmp.write_text(json.dumps({"stamp": stamp, "files": len(written), "bytes": size}, indent=2))
-    tmp.replace(marker)
+    write_marker(marker, stamp, files=len(written), bytes=size)
     return len(written), True
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="rewrite even if already there")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    if "://" in settings.landing_dir:
-        print(f"refusing to write sample files to {settings.landing_dir}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    count, wrote = write_zone(Path(settings.landing_dir), force=args.force)
-    verb = "wrote" if wrote else "already has"
-    print(
-        f"sample audio landing zone {settings.landing_dir}/audio {verb} {count} clips "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    return 0
+    return run_cli(argv, __doc__.splitlines()[0], "sample audio landing zone", write_zone)
 
 
 if __name__ == "__main__":

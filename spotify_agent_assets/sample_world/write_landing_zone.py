@@ -9,15 +9,13 @@ their modification times and make the landing sensor re-run every day.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.environment import load_settings
+from spotify_agent_assets.sample_world.zone_marker import run_cli, saved_payload, write_marker
 
 if TYPE_CHECKING:
     from spotify_agent_assets.sample_world.listening import ListeningWorld
@@ -44,17 +42,12 @@ def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
         "days": listening.days,
     }
     marker = landing_dir / "streams" / MARKER
-    if not force and marker.exists():
-        try:
-            saved = json.loads(marker.read_text())
-        except ValueError:
-            saved = None
-        if isinstance(saved, dict) and saved.get("stamp") == stamp:
-            return int(saved.get("files", 0)), False
+    saved = None if force else saved_payload(marker, stamp)
+    if saved is not None:
+        return int(saved.get("files", 0)), False
     written = write_sample_landing_zone(listening, landing_dir)
     written.append(write_imperfect_delivery(listening, landing_dir))
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"stamp": stamp, "files": len(written)}, indent=2))
+    write_marker(marker, stamp, files=len(written))
     return len(written), True
 
 
@@ -81,21 +74,7 @@ def write_imperfect_delivery(listening: ListeningWorld, landing_dir: Path) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="rewrite even if already there")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    if "://" in settings.landing_dir:
-        print(f"refusing to write sample files to {settings.landing_dir}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    count, wrote = write_zone(Path(settings.landing_dir), force=args.force)
-    verb = "wrote" if wrote else "already has"
-    print(
-        f"sample landing zone {settings.landing_dir}/streams {verb} {count} files "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    return 0
+    return run_cli(argv, __doc__.splitlines()[0], "sample stream landing zone", write_zone)
 
 
 if __name__ == "__main__":

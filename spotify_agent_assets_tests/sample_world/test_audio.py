@@ -202,14 +202,14 @@ def test_cli_writes_once_then_nothing(
     monkeypatch.setenv("SPOTIFY_AGENT_LANDING_URL", str(tmp_path))
     monkeypatch.setenv("SPOTIFY_AGENT_DATA_DIR", str(tmp_path / "data"))
     assert write_audio_zone.main([]) == 0
-    assert "wrote 6 clips" in capsys.readouterr().out
+    assert "wrote 6 files" in capsys.readouterr().out
     folder = tmp_path / "audio"
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     marker = json.loads((folder / write_audio_zone.MARKER).read_text())
     assert marker["stamp"]["version"] == write_audio_zone.SAMPLE_AUDIO_VERSION
 
     assert write_audio_zone.main([]) == 0
-    assert "already has 6 clips" in capsys.readouterr().out
+    assert "already has 6 files" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
     (folder / small_catalogue[0].file_name).unlink()  # an incomplete zone is written again
