@@ -101,18 +101,13 @@ class Warehouse:
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection held under the exclusive writer lock, closed on exit."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a") as lock_file:
-            # Blocks until the previous writer (any process) has closed its connection.
-            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        # Blocks until the previous writer (any process) has closed its connection.
+        with exclusive_warehouse_lock(self.lock_path):
+            connection = self._open(read_only=False)
             try:
-                connection = self._open(read_only=False)
-                try:
-                    yield connection
-                finally:
-                    connection.close()
+                yield connection
             finally:
-                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+                connection.close()
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection ready to query the views (httpfs and S3 secret set up for an s3 lake).
@@ -184,3 +179,29 @@ def _retry_while_locked(open_connection: Callable[[], T], path: Path) -> T:
                 ) from error
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def exclusive_warehouse_lock(
+    lock_path: Path, on_wait: Callable[[str], None] | None = None
+) -> Iterator[float]:
+    """Hold the warehouse's exclusive writer lock; yields the seconds spent waiting for it.
+
+    DuckDB lets one process at a time open the file for writing; every writer queues on this
+    ``flock`` (``Warehouse.writer()`` around its connection, the dbt assets around the dbt
+    subprocess, which opens the file itself). ``on_wait`` is told once when another holder has
+    the lock and this one has to queue.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock_file:
+        started = time.monotonic()
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"another process holds the warehouse writer lock {lock_path}; waiting")
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield time.monotonic() - started
+        finally:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)

@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spotify_agent_assets.analytics_dbt.warehouse_lock import exclusive_warehouse_lock
 from spotify_agent_assets.lake import ParquetLake, Warehouse
+from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 from spotify_agent_assets.streams.event_schema import stream_events_schema
 from spotify_agent_assets_tests.dbt.conftest import (
     DAILY_TABLES,

@@ -14,7 +14,6 @@ import pytest
 
 from spotify_agent_assets.analytics_dbt.project import manifest_is_current
 from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg, window_vars
-from spotify_agent_assets.analytics_dbt.warehouse_lock import exclusive_warehouse_lock
 from spotify_agent_assets.defs.analytics.dbt_assets import (
     DBT_ASSETS,
     analytics_daily_dbt_models,
@@ -25,6 +24,7 @@ from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
 from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
 from spotify_agent_assets.environment import load_settings
+from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 
 STAGING = {"stg_stream_events", "stg_tracks", "stg_albums", "stg_artists", "stg_artist_snapshots"}
 DAILY = {"fct_streams_daily", "artist_daily_metrics", "market_breakdown"}

@@ -11,7 +11,6 @@ of them as its table. All three are unpartitioned and recomputed whole (a breako
 be confirmed by a later day), following their upstreams by declarative automation.
 """
 
-import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import dagster as dg
 import pyarrow as pa
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 
 ANALYTICS_GROUP = "analytics"
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
@@ -115,16 +115,12 @@ def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
             f"warehouse {warehouse.path} does not exist; materialize the dbt models first",
             allow_retries=False,
         )
-    with open(warehouse.lock_path, "a") as lock_file:
-        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+    with exclusive_warehouse_lock(warehouse.lock_path):
+        connection = warehouse.connect(read_only=True)
         try:
-            connection = warehouse.connect(read_only=True)
-            try:
-                yield connection
-            finally:
-                connection.close()
+            yield connection
         finally:
-            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+            connection.close()
 
 
 def _query(connection: Any, sql: str, table: str, params: list[Any] | None = None) -> pa.Table:

@@ -36,11 +36,10 @@ from spotify_agent_assets.analytics_dbt.project import (
 )
 from spotify_agent_assets.analytics_dbt.row_counts import count_rows
 from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg, window_vars
-from spotify_agent_assets.analytics_dbt.warehouse_lock import exclusive_warehouse_lock
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
 from spotify_agent_assets.environment import AgentSettings
-from spotify_agent_assets.lake.warehouse import Warehouse
+from spotify_agent_assets.lake.warehouse import Warehouse, exclusive_warehouse_lock
 
 ANALYTICS_GROUP = "analytics"
 DAILY_TAG = "daily"
