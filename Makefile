@@ -19,7 +19,7 @@ SAMPLE_LAST_DAY := 2026-10-31
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
-.PHONY: setup run test ui lint lock bench bench-streams clean
+.PHONY: setup run test ui lint lock bench bench-streams bench-audio clean
 
 # `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
 # already set: without DAGSTER_HOME, dagster run from the repo root would read the production
@@ -76,6 +76,10 @@ bench: setup
 # 10M events through ingestion and fct_streams_daily against pandas (a few minutes, ~6 GB for pandas).
 bench-streams: setup
 	taskset -c 0,1 $(BIN)/python bench/ingest_throughput.py 10000000 --pandas
+
+# Audio features per wall second, cold and warm, 1 and 2 workers, against a naive librosa loop.
+bench-audio: setup
+	taskset -c 0,1 $(BIN)/python bench/audio_throughput.py 120
 
 clean:
 	rm -rf $(SPOTIFY_AGENT_DATA_DIR)
