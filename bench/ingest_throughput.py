@@ -50,7 +50,7 @@ LAUNCHED = "INGEST_BENCH_LAUNCHED"  # epoch seconds at which the parent started 
 MEASURES = ["plays", "streams", "skips", "listening_ms", "listeners", "shuffle_plays"]
 
 # fct_streams_daily for one day's partition file: the expressions of
-# dbt_project/models/analytics/fct_streams_daily.sql over stg_stream_events (NULL country as
+# dbt_project/models/analytics/daily/fct_streams_daily.sql over stg_stream_events (NULL country as
 # 'ZZ', a stream is a play of at least stream_min_ms = 30000, NULL flags count as false).
 FCT_STREAMS_DAILY_SQL = """
 SELECT

@@ -1,14 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='date',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_run_window('date') }}",
-        tags=['daily'],
-    )
-}}
-
 -- Plays per day, track and country over the run window (every day without one).
 select
     date,

@@ -1,14 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='date',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_run_window('date') }}",
-        tags=['daily'],
-    )
-}}
-
 -- Per day, artist (of dim_artist, by the primary artist of the track) and country, over the run
 -- window; share_of_artist_streams is the country's part of the artist's streams that day.
 with plays as (

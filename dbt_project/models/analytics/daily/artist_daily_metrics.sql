@@ -1,14 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='date',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_run_window('date') }}",
-        tags=['daily'],
-    )
-}}
-
 -- Every artist of dim_artist on every day of the run window that has any events, with zeros
 -- where the artist had no plays; a play counts for the primary artist of its track.
 with events as (
