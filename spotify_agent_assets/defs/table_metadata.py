@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from spotify_agent_assets.spotify.tables import TableContract
 
 PREVIEW_ROWS = 10
+MARKDOWN_ROWS = 20  # rows of a Markdown table in the UI before "... and N more"
 
 
 def preview_markdown(table: pa.Table) -> str:
@@ -84,3 +85,19 @@ def quarantine_metadata(quarantined: list[Quarantined]) -> dict[str, Any]:
             ),
         ),
     }
+
+
+def markdown_table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    """A Markdown table for metadata: the first `MARKDOWN_ROWS` rows, cells escaped."""
+    from spotify_agent_assets.analytics.report import markdown_escape
+
+    if not rows:
+        return empty
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += [
+        "| " + " | ".join(markdown_escape(str(c)) for c in row) + " |"
+        for row in rows[:MARKDOWN_ROWS]
+    ]
+    if len(rows) > MARKDOWN_ROWS:
+        lines.append(f"\n… and {len(rows) - MARKDOWN_ROWS} more rows in the table.")
+    return "\n".join(lines)

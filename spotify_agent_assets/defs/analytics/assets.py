@@ -22,6 +22,7 @@ import dagster as dg
 import pyarrow as pa
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.table_metadata import markdown_table
 from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 
 ANALYTICS_GROUP = "analytics"
@@ -78,7 +79,6 @@ LATEST_DATE_SQL = "SELECT MAX(date) FROM analytics.artist_daily_metrics"
 REPORT_FILES_DIR = "files"
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
-METADATA_ROWS = 20  # rows of a Markdown table in the UI before "... and N more"
 
 
 def report_index_schema() -> pa.Schema:
@@ -168,7 +168,7 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
             "latest_date": dg.MetadataValue.text(_latest(table)),
             "breakout_artists": dg.MetadataValue.int(len(breakouts)),
             "breakouts": dg.MetadataValue.md(
-                _markdown_table(
+                markdown_table(
                     ["artist", "breakout day", "growth 7d", "followers 7d", "status"],
                     breakouts,
                     empty="_no breakout detected_",
@@ -218,7 +218,7 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
             "anomalies_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
             "method": dg.MetadataValue.text(rows[0]["method"] if rows else "n/a"),
             "anomalies": dg.MetadataValue.md(
-                _markdown_table(
+                markdown_table(
                     ["date", "level", "name", "direction", "streams", "expected", "robust z"],
                     [
                         [
@@ -327,7 +327,7 @@ def weekly_artist_report(
             "report_root": dg.MetadataValue.path(week_uri),
             "summary": dg.MetadataValue.md(report.summary_markdown()),
             "report_paths": dg.MetadataValue.md(
-                _markdown_table(
+                markdown_table(
                     ["artist", "html", "markdown"],
                     [
                         [r["artist_name"] or r["artist_id"], r["html_uri"], r["markdown_uri"]]
@@ -425,18 +425,3 @@ def _latest(table: pa.Table) -> str:
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}"
-
-
-def _markdown_table(headers: list[str], rows: list[list[str]], empty: str) -> str:
-    from spotify_agent_assets.analytics.report import markdown_escape
-
-    if not rows:
-        return empty
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += [
-        "| " + " | ".join(markdown_escape(str(c)) for c in row) + " |"
-        for row in rows[:METADATA_ROWS]
-    ]
-    if len(rows) > METADATA_ROWS:
-        lines.append(f"\n… and {len(rows) - METADATA_ROWS} more rows in the table.")
-    return "\n".join(lines)
