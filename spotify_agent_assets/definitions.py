@@ -10,6 +10,8 @@ import dagster as dg
 
 from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
+from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -40,10 +42,11 @@ defs = dg.Definitions(
         *STREAM_ASSETS,
         *DBT_ASSETS,
         *ANALYTICS_ASSETS,
+        *AUDIO_ASSETS,
     ],
-    asset_checks=spotify_table_checks,
-    jobs=[spotify_daily_sync, stream_ingestion],
+    asset_checks=[*spotify_table_checks, *audio_table_checks],
+    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
-    sensors=[stream_landing_sensor, automation_sensor],
+    sensors=[stream_landing_sensor, audio_landing_sensor, automation_sensor],
     resources=build_resources(load_settings()),
 )

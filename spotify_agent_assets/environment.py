@@ -21,6 +21,8 @@ DATA_DIR_VAR = "SPOTIFY_AGENT_DATA_DIR"
 LAKE_URL_VAR = "SPOTIFY_AGENT_LAKE_URL"
 LANDING_URL_VAR = "SPOTIFY_AGENT_LANDING_URL"
 ROSTER_VAR = "SPOTIFY_AGENT_ROSTER"
+# MLflow's own variable, so the mlflow CLI and UI find the same store.
+MLFLOW_TRACKING_URI_VAR = "MLFLOW_TRACKING_URI"
 SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
 
 
@@ -45,6 +47,13 @@ class AgentSettings:
     landing_dir: str
     roster_path: Path
     spotify_credentials_set: bool
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: str | None
+
+    @property
+    def audio_landing_dir(self) -> str:
+        """``<landing>/audio``: where audio files are delivered (local folder or s3:// prefix)."""
+        return f"{self.landing_dir}/audio"
 
     @property
     def use_sample_world(self) -> bool:
@@ -95,6 +104,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         )
 
     roster = Path(environ.get(ROSTER_VAR) or PROJECT_ROOT / "config" / "artists.yaml")
+    tracking_uri = environ.get(MLFLOW_TRACKING_URI_VAR)
+    if env is AgentEnvironment.PROD and not tracking_uri:
+        raise EnvironmentConfigError(
+            f"{MLFLOW_TRACKING_URI_VAR} must be set in prod (the MLflow tracking server); "
+            "a model registry inside the container would be lost with it"
+        )
+    # Locally a SQLite store (the model registry needs a database) with artifacts beside it;
+    # a tracking server keeps its own artifact location.
+    local_mlflow = data_dir / "mlflow"
     return AgentSettings(
         env=env,
         data_dir=data_dir,
@@ -104,4 +122,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         landing_dir=(environ.get(LANDING_URL_VAR) or str(data_dir / "landing")).rstrip("/"),
         roster_path=roster.expanduser().resolve(),
         spotify_credentials_set=all(credentials),
+        mlflow_tracking_uri=tracking_uri or f"sqlite:///{local_mlflow / 'mlflow.db'}",
+        mlflow_artifact_root=None if tracking_uri else str(local_mlflow / "artifacts"),
     )

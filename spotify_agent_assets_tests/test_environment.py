@@ -50,11 +50,30 @@ def test_prod_requires_an_s3_lake_and_credentials() -> None:
         load_settings({"SPOTIFY_AGENT_ENV": "prod", **creds})
     with pytest.raises(EnvironmentConfigError, match="must be set in prod"):
         load_settings({"SPOTIFY_AGENT_ENV": "prod", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake"})
+    with pytest.raises(EnvironmentConfigError, match="MLFLOW_TRACKING_URI must be set in prod"):
+        load_settings(
+            {"SPOTIFY_AGENT_ENV": "prod", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake", **creds}
+        )
     prod = load_settings(
-        {"SPOTIFY_AGENT_ENV": "PROD", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake", **creds}
+        {
+            "SPOTIFY_AGENT_ENV": "PROD",
+            "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake",
+            "MLFLOW_TRACKING_URI": "https://mlflow.internal",
+            **creds,
+        }
     )
     assert prod.env is AgentEnvironment.PROD and prod.lake_root == "s3://b/lake"
     assert not prod.use_sample_world
+    assert prod.mlflow_tracking_uri == "https://mlflow.internal"
+    assert prod.mlflow_artifact_root is None
+
+
+def test_local_mlflow_is_a_sqlite_store_in_the_data_dir(tmp_path: Path) -> None:
+    local = load_settings({"SPOTIFY_AGENT_DATA_DIR": str(tmp_path)})
+    store = tmp_path.resolve() / "mlflow"
+    assert local.mlflow_tracking_uri == f"sqlite:///{store / 'mlflow.db'}"
+    assert local.mlflow_artifact_root == str(store / "artifacts")
+    assert local.audio_landing_dir == f"{local.landing_dir}/audio"
 
 
 def test_landing_zone_can_be_an_s3_prefix(tmp_path: Path) -> None:

@@ -163,6 +163,14 @@ def load_audio(source: str | PathLike[str] | BinaryIO) -> tuple[np.ndarray, int]
     The same samples as ``librosa.load(source, sr=SAMPLE_RATE)``; formats are libsndfile's
     (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF, ...).
     """
+    return analysis_signal(*decode_audio(source)), SAMPLE_RATE
+
+
+def decode_audio(source: str | PathLike[str] | BinaryIO) -> tuple[np.ndarray, int]:
+    """Every frame of a file as float32 ``(frames, channels)`` at its own rate, and the rate.
+
+    Raises `AudioDecodeError` naming the file when libsndfile cannot decode it.
+    """
     import soundfile as sf
 
     if isinstance(source, str | PathLike) and not os.path.isfile(source):
@@ -178,8 +186,13 @@ def load_audio(source: str | PathLike[str] | BinaryIO) -> tuple[np.ndarray, int]
             f"{_describe(source)}: not audio libsndfile can decode "
             f"(WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF expected): {exc}"
         ) from exc
+    return data, int(sr)
+
+
+def analysis_signal(data: np.ndarray, sr: int) -> np.ndarray:
+    """`decode_audio`'s frames as the signal the features read: channel mean at `SAMPLE_RATE`."""
     y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return _resample(np.ascontiguousarray(y, dtype=np.float32), int(sr)), SAMPLE_RATE
+    return _resample(np.ascontiguousarray(y, dtype=np.float32), int(sr))
 
 
 def _describe(source: object) -> str:

@@ -14,10 +14,11 @@ Why these choices:
   from it already compiled, so a pool of any size starts in about the time of one import. A
   plain ``fork`` of the caller would be as quick but is unsafe in a multi-threaded process (the
   Dagster run worker is one); ``spawn`` would pay the import and compile in every worker.
-- Each worker's initializer limits BLAS to one thread (the workers are the parallelism; more
-  threads only oversubscribe the cores) and runs the extractor once on a synthetic clip, so the
-  lazily compiled numba functions (beat tracking, peak picking) are loaded before the first
-  file, never per file.
+- The server also runs the extractor once on a synthetic clip (`preload`), so the lazily
+  compiled numba functions (beat tracking, peak picking) are compiled once, before any worker
+  is forked, never per worker or per file. Each worker's initializer limits BLAS to one thread
+  (the workers are the parallelism; more threads only oversubscribe the cores) and runs the
+  extractor once more, which then costs milliseconds.
 - Files go out in chunks of ``chunk_size`` with at most ``2 * workers`` chunks in flight: memory
   stays bounded for any number of paths and results come back in input order, so two runs over
   the same files give the same sequence.
@@ -68,6 +69,7 @@ PRELOAD_MODULES = (
     "librosa.onset",
     "librosa.beat",
     "librosa.decompose",
+    "spotify_agent_assets.audio.preload",  # last: compiles the lazy functions once
 )
 PROGRESS_EVERY_FILES = 50
 PROGRESS_EVERY_SECONDS = 10.0
@@ -106,8 +108,13 @@ def analyse_file(path: PathLike) -> AnalysisResult:
         y, sr = load_audio(path)
         return extract_features(y, sr)
     except Exception as exc:  # reported per file, so one bad file does not stop the batch
-        message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return AnalysisFailure(error=type(exc).__name__, message=message)
+        return analysis_failure(path, exc)
+
+
+def analysis_failure(path: PathLike, exc: Exception) -> AnalysisFailure:
+    """The `AnalysisFailure` for ``exc`` raised while analysing ``path``; it names the file."""
+    message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    return AnalysisFailure(error=type(exc).__name__, message=message)
 
 
 def analyse_files(

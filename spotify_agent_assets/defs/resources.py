@@ -13,8 +13,10 @@ from typing import Any
 import dagster as dg
 
 from spotify_agent_assets.defs.analytics.dbt_assets import build_dbt_resource
+from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.environment import AgentSettings
@@ -61,5 +63,10 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
             data_dir=str(settings.data_dir),
             # The name is spelled out here; environment.py keeps the key's rules.
             **_optional(pseudonym_key=_env_if_set("SPOTIFY_AGENT_PSEUDONYM_KEY")),
+        ),
+        "audio_landing": AudioLandingResource(zone_root=settings.audio_landing_dir, storage=lake),
+        "mlflow": MlflowTrackingResource(
+            tracking_uri=settings.mlflow_tracking_uri,
+            **_optional(artifact_root=settings.mlflow_artifact_root),
         ),
     }

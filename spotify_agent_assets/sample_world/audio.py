@@ -564,6 +564,18 @@ def write_ground_truth(truths: Sequence[AudioGroundTruth], landing_dir: Path) ->
     return path
 
 
+def write_content_type_labels(truths: Sequence[AudioGroundTruth], landing_dir: Path) -> Path:
+    """The curated labels file the content-type classifier trains on (`audio.labels`)."""
+    from spotify_agent_assets.audio.labels import LABELS_FILE, format_content_type_labels
+
+    path = audio_dir(landing_dir) / LABELS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(format_content_type_labels({t.track_id: t.content_type for t in truths}))
+    os.replace(tmp, path)
+    return path
+
+
 def write_audio_landing_zone(
     world: SampleWorld,
     landing_dir: Path,
@@ -571,7 +583,8 @@ def write_audio_landing_zone(
     as_of: date = DEFAULT_AS_OF,
     durations: tuple[float, float] = DEFAULT_DURATIONS_S,
 ) -> list[Path]:
-    """Synthesize every track's clip into ``<landing>/audio/`` plus the ground-truth sidecar.
+    """Synthesize every track's clip into ``<landing>/audio/`` plus the ground truth and the
+    content-type labels file (``_labels.csv``, the curated labels of `audio.labels`).
 
     Returns the audio files, one per track, sorted by track id. A file this sample wrote
     earlier for the same track in another format is removed, so a track never has two clips.
@@ -587,4 +600,5 @@ def write_audio_landing_zone(
                 (folder / f"{truth.track_id}.{other}").unlink(missing_ok=True)
         written.append(path)
     write_ground_truth(truths, landing_dir)
+    write_content_type_labels(truths, landing_dir)
     return written

@@ -3,7 +3,8 @@
     python -m spotify_agent_assets.sample_world.write_audio_zone [--force]
 
 One clip per track, ``<landing>/audio/<track_id>.<ext>``, and the ground truth in
-``<landing>/audio/_ground_truth.json`` (see `sample_world.audio`). Writes nothing when the zone
+``<landing>/audio/_ground_truth.json``, the content-type labels in ``_labels.csv`` (see
+`sample_world.audio`). Writes nothing when the zone
 already holds this sample (a ``_sample_audio.json`` marker with a version stamp, and every
 clip still there): rewriting identical files would only bump their modification times and make
 the audio landing sensor analyse the whole catalogue again.
@@ -18,11 +19,12 @@ from spotify_agent_assets.sample_world.zone_marker import run_cli, saved_payload
 
 MARKER = "_sample_audio.json"
 # Bump when the clips or their ground truth change, so existing zones are rewritten once.
-SAMPLE_AUDIO_VERSION = 1
+SAMPLE_AUDIO_VERSION = 2
 
 
 def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
     """(clips in the sample, whether they were written now)."""
+    from spotify_agent_assets.audio.labels import LABELS_FILE
     from spotify_agent_assets.sample_world.audio import (
         DEFAULT_DURATIONS_S,
         SAMPLE_RATE,
@@ -47,8 +49,10 @@ def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
     folder = audio_dir(landing_dir)
     marker = folder / MARKER
     saved = None if force else saved_payload(marker, stamp)
-    complete = ground_truth_path(landing_dir).exists() and all(
-        (folder / truth.file_name).exists() for truth in truths
+    complete = (
+        ground_truth_path(landing_dir).exists()
+        and (folder / LABELS_FILE).exists()
+        and all((folder / truth.file_name).exists() for truth in truths)
     )
     if saved is not None and complete:
         return len(truths), False

@@ -1,0 +1,1 @@
+"""Audio: the audio landing zone catalogued, analysed, checked for anomalies and classified."""

@@ -1,0 +1,294 @@
+"""The audio landing zone as tables: catalogue, quarantine, features and anomalies.
+
+``audio_catalog`` and ``audio_quarantine`` come from one scan of the zone; ``audio_features``
+analyses only the files whose content it has not analysed with the current extractor;
+``audio_anomalies`` applies the rules and an IsolationForest to what is stored. All are
+unpartitioned snapshots of the zone (``<lake>/audio/<table>/``, views ``audio.<table>``) that a
+run replaces whole; the work is incremental, the tables are not appended to. The methods live
+in :mod:`spotify_agent_assets.audio`; this module wires them to Dagster.
+"""
+
+import time
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from spotify_agent_assets.audio.tables import (
+    AUDIO_ANOMALIES,
+    AUDIO_CATALOG,
+    AUDIO_FEATURES,
+    AUDIO_GROUP,
+    AUDIO_QUARANTINE,
+)
+from spotify_agent_assets.defs.audio.resources import AudioLandingResource
+from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.table_checks import build_table_checks
+from spotify_agent_assets.defs.table_metadata import (
+    markdown_table,
+    preview_markdown,
+    table_metadata,
+)
+
+AUDIO_KINDS = {"python", "parquet"}
+SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
+PREVIEW_COLUMNS = ["track_id", "status", "tempo_bpm", "key", "mode", "speechiness", "energy"]
+
+# Listing and reading an s3:// zone can fail for a while; a retry after a pause usually works.
+ZONE_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def _spec(name: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(name, group_name=AUDIO_GROUP, description=description, kinds=AUDIO_KINDS)
+
+
+AUDIO_CATALOG_SPEC = _spec(
+    "audio_catalog",
+    "One row per usable audio file of the landing zone (wav, flac, ogg, mp3): the Spotify track "
+    "it is (file stem or sidecar), SHA-256, duration, sample rate, channels.",
+)
+AUDIO_QUARANTINE_SPEC = _spec(
+    "audio_quarantine",
+    "Landing-zone files that are not in the catalogue, with a reason code and what to fix: "
+    "paths leaving the zone, empty, corrupt or non-audio files, missing track ids, duplicates.",
+)
+
+
+@dg.multi_asset(
+    outs={
+        "audio_catalog": dg.AssetOut.from_spec(AUDIO_CATALOG_SPEC, dagster_type=dg.Any),
+        "audio_quarantine": dg.AssetOut.from_spec(AUDIO_QUARANTINE_SPEC, dagster_type=dg.Any),
+    },
+    retry_policy=ZONE_RETRY,
+    pool="audio_landing",
+)
+def audio_catalog(
+    context: dg.AssetExecutionContext, audio_landing: AudioLandingResource, lake: LakeResource
+):
+    """Scan the audio landing zone; unchanged files reuse the last scan's hash and probe.
+
+    Naming convention and quarantine reasons: ``spotify_agent_assets.audio.catalog``.
+    """
+    import json
+
+    from spotify_agent_assets.audio.catalog import CatalogEntry, catalog_zone
+    from spotify_agent_assets.lake.table_contract import to_arrow
+
+    previous = [
+        CatalogEntry.from_record(row) for row in lake.previous_rows(AUDIO_GROUP, AUDIO_CATALOG.name)
+    ]
+    started = time.monotonic()
+    scan = catalog_zone(audio_landing.zone(), previous=previous)
+    reasons = Counter(q.code for q in scan.quarantined)
+    context.log.info(
+        f"{len(scan.entries)} file(s) catalogued ({len(scan.probed)} read, {scan.reused} "
+        f"unchanged), {len(scan.quarantined)} quarantined in {time.monotonic() - started:.1f} s "
+        f"from {audio_landing.zone_root}"
+    )
+    for q in scan.quarantined:
+        context.log.warning(f"quarantined {q.path}: {q.reason}")
+
+    catalog = to_arrow(AUDIO_CATALOG, [entry.to_record() for entry in scan.entries])
+    yield dg.Output(
+        catalog,
+        output_name="audio_catalog",
+        metadata={
+            **table_metadata(catalog, AUDIO_CATALOG),
+            "files_read": len(scan.probed),
+            "files_unchanged": scan.reused,
+            "formats": dg.MetadataValue.json(
+                dict(sorted(Counter(e.format for e in scan.entries).items()))
+            ),
+        },
+    )
+    quarantine = to_arrow(
+        AUDIO_QUARANTINE,
+        [
+            {
+                "path": q.path,
+                "code": q.code,
+                "reason": q.reason,
+                "size_bytes": q.size_bytes,
+                "mtime_ns": q.mtime_ns,
+                "details": json.dumps(q.details, sort_keys=True, default=str),
+            }
+            for q in scan.quarantined
+        ],
+    )
+    yield dg.Output(
+        quarantine,
+        output_name="audio_quarantine",
+        metadata={
+            **table_metadata(quarantine, AUDIO_QUARANTINE),
+            "quarantined": len(scan.quarantined),
+            "reasons": dg.MetadataValue.json(dict(sorted(reasons.items()))),
+            "quarantined_files": dg.MetadataValue.md(
+                markdown_table(
+                    ["path", "code", "reason"],
+                    [[q.path, q.code, q.reason] for q in scan.quarantined],
+                    "_nothing quarantined_",
+                )
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name=AUDIO_GROUP,
+    kinds={"python", "librosa", "parquet"},
+    pool="audio_analysis",
+)
+def audio_features(
+    context: dg.AssetExecutionContext,
+    audio_landing: AudioLandingResource,
+    lake: LakeResource,
+    audio_catalog: pa.Table,
+) -> dg.Output:
+    """librosa features of every catalogued file: tempo, beats, key and mode, loudness, spectral
+    shape, MFCC and chroma statistics, harmonic/percussive balance, Spotify-style descriptors
+    (energy, danceability, acousticness, speechiness, instrumentalness, valence), plus the
+    sample statistics the anomaly rules read (``signal_*``).
+
+    Incremental by content hash: a file whose bytes were analysed by the current extractor
+    version is never analysed again; a new version analyses everything. Files are analysed in
+    a warm process pool, one worker per core; progress is logged every 50 files or 10 s.
+    Definitions: ``spotify_agent_assets.audio.features``.
+    """
+    from spotify_agent_assets.audio.catalog import CatalogEntry
+    from spotify_agent_assets.audio.feature_rows import (
+        FAILED,
+        feature_rows,
+        files_to_analyse,
+        reusable_features,
+    )
+    from spotify_agent_assets.audio.features import EXTRACTOR_VERSION
+    from spotify_agent_assets.audio.parallel import AnalysisProgress, AudioAnalysisPool
+    from spotify_agent_assets.audio.recording import analyse_recording
+    from spotify_agent_assets.lake.table_contract import to_arrow
+
+    catalog = [CatalogEntry.from_record(row) for row in audio_catalog.to_pylist()]
+    analyses: dict[str, Any] = dict(
+        reusable_features(lake.previous_rows(AUDIO_GROUP, AUDIO_FEATURES.name))
+    )
+    todo = files_to_analyse(catalog, analyses)
+    context.log.info(
+        f"{len(catalog)} catalogued file(s): {len(todo)} to analyse, "
+        f"{len(catalog) - len(todo)} with features from extractor {EXTRACTOR_VERSION} already"
+    )
+
+    def report(progress: AnalysisProgress) -> None:
+        context.log.info(
+            f"analysed {progress.done}/{progress.total} file(s), {progress.failed} failed, "
+            f"{progress.audio_seconds:.0f} s of audio at "
+            f"{progress.audio_seconds_per_second:.0f} s of audio per second"
+        )
+
+    started = time.monotonic()
+    audio_seconds = 0.0
+    workers = 0
+    if todo:
+        workers = audio_landing.worker_count(len(todo))
+        with (
+            audio_landing.local_files(todo) as local,
+            AudioAnalysisPool(workers, analyse_one=analyse_recording) as pool,
+        ):
+            entries = {str(local[entry.path]): entry for entry in todo}
+            paths = [local[entry.path] for entry in todo]
+            for path, result in pool.analyse(paths, report):
+                analyses[entries[str(path)].content_hash] = result
+                if isinstance(result, dict):
+                    audio_seconds += float(result.get("duration_s") or 0.0)
+    elapsed = time.monotonic() - started
+
+    rows = feature_rows(catalog, analyses)
+    failed = [row for row in rows if row["status"] == FAILED]
+    for row in failed:
+        context.log.warning(f"analysis failed for {row['path']}: {row['error']}")
+    table = to_arrow(AUDIO_FEATURES, rows)
+    return dg.Output(
+        table,
+        metadata={
+            **table_metadata(table, AUDIO_FEATURES),
+            # The whole row is 120 columns wide; these say whether the analysis makes sense.
+            "preview": dg.MetadataValue.md(preview_markdown(table.select(PREVIEW_COLUMNS))),
+            "extractor_version": EXTRACTOR_VERSION,
+            "files_analysed": len(todo),
+            "files_reused": len(catalog) - len(todo),
+            "analysis_failures": len(failed),
+            "workers": workers,
+            "analysis_seconds": round(elapsed, 2),
+            "audio_seconds_per_second": round(audio_seconds / elapsed, 1) if elapsed else 0.0,
+            "status_counts": dg.MetadataValue.json(
+                dict(sorted(Counter(row["status"] for row in rows).items()))
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name=AUDIO_GROUP,
+    kinds=AUDIO_KINDS | {"scikitlearn"},
+    deps=[SPOTIFY_TRACKS],
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def audio_anomalies(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    audio_catalog: pa.Table,
+    audio_features: pa.Table,
+) -> dg.Output:
+    """One row per anomaly of a catalogued file, with its rule, severity, score and reason.
+
+    Rules: silence, dropouts, clipping, DC offset, a duration that contradicts Spotify's
+    ``duration_ms`` for the track (``spotify.spotify_tracks``; without it only the excerpt
+    minimum applies), odd sample rates and channel layouts, failed analyses. Plus an
+    IsolationForest over the features of the files analysed with status ok, naming the three
+    features that made each outlier unusual. Thresholds: ``spotify_agent_assets.audio.anomalies``.
+    """
+    from spotify_agent_assets.audio.anomaly_table import audio_anomaly_rows
+    from spotify_agent_assets.lake.table_contract import to_arrow
+
+    durations = {
+        row["track_id"]: row["duration_ms"]
+        for row in lake.previous_rows("spotify", SPOTIFY_TRACKS.path[-1])
+    }
+    if not durations:
+        context.log.warning(
+            "spotify.spotify_tracks is not materialized: durations are not compared with "
+            "Spotify's; materialize group spotify first"
+        )
+    result = audio_anomaly_rows(audio_catalog.to_pylist(), audio_features.to_pylist(), durations)
+    if result.forest.note:
+        context.log.info(result.forest.note)
+    table = to_arrow(AUDIO_ANOMALIES, result.rows)
+    rules = Counter(f"{row['rule']}:{row['severity']}" for row in result.rows)
+    ordered = sorted(result.rows, key=lambda r: (r["severity"] != "error", -r["score"]))
+    return dg.Output(
+        table,
+        metadata={
+            **table_metadata(table, AUDIO_ANOMALIES),
+            "files_flagged": len({row["track_id"] for row in result.rows}),
+            "flags_by_rule": dg.MetadataValue.json(dict(sorted(rules.items()))),
+            "isolation_forest_items": len(result.forest.rows),
+            "flags": dg.MetadataValue.md(
+                markdown_table(
+                    ["track", "rule", "severity", "score", "reason"],
+                    [
+                        [r["track_id"], r["rule"], r["severity"], f"{r['score']:.2f}", r["reason"]]
+                        for r in ordered
+                    ],
+                    "_no anomaly_",
+                )
+            ),
+        },
+    )
+
+
+AUDIO_ASSETS = [audio_catalog, audio_features, audio_anomalies]
+audio_table_checks = [
+    build_table_checks(AUDIO_GROUP, contract)
+    for contract in (AUDIO_CATALOG, AUDIO_QUARANTINE, AUDIO_FEATURES, AUDIO_ANOMALIES)
+]

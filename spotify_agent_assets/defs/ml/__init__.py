@@ -1,0 +1,1 @@
+"""What model training shares: the MLflow tracking store."""

@@ -1,0 +1,195 @@
+"""The audio assets as Dagster runs them, on the whole sample audio zone plus real recordings and
+bad files: quarantine, accuracy against the ground truth, classification, incremental re-runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import soundfile
+
+from spotify_agent_assets.audio.tables import AUDIO_GROUP
+from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
+from spotify_agent_assets.defs.resources import build_resources
+from spotify_agent_assets.defs.spotify import assets as spotify_assets
+from spotify_agent_assets.environment import AgentSettings, load_settings
+from spotify_agent_assets.sample_world.write_audio_zone import write_zone
+
+SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"
+SPEECH = "5703-47212-0000"
+TEMPO_TOLERANCE = 0.04
+TEMPO_BAR, KEY_BAR = 0.90, 0.80
+# Real recordings join the zone under ids the sample catalogue does not use, named by sidecar.
+REAL_IDS = {
+    "456440__inspectorj__bird-whistling-robin-single-13": "realRobin000000000000A",
+    SPEECH: "realSpeech00000000000A",
+    "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra)": "realHungarianDance000A",
+    "Kevin_MacLeod_-_Vibe_Ace": "realVibeAce0000000000A",
+    "sorohanro_-_solo-trumpet-06": "realTrumpet0000000000A",
+}
+BAD_FILES = {
+    "bad/cut.wav": ("corrupt", "corrupt or truncated wav"),
+    "bad/empty.flac": ("empty", "empty file (0 bytes)"),
+    "bad/notes.mp3": ("not_audio", "not an audio file: content looks like text"),
+    "bad/escape.wav": ("outside_zone", "path escapes the zone: symlink to"),
+}
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class AudioRuns:
+    settings: AgentSettings
+    zone: Path
+    first: dg.ExecuteInProcessResult
+    second: dg.ExecuteInProcessResult
+    tables_after_first: dict[str, Any]
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        return read_table(self.settings, name)
+
+
+def read_table(settings: AgentSettings, name: str) -> list[dict[str, Any]]:
+    return pq.read_table(Path(settings.lake_root) / AUDIO_GROUP / name).to_pylist()
+
+
+def audio_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
+    ]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def materialize_audio(
+    settings: AgentSettings, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*spotify_assets.CATALOGUE_ASSETS, *AUDIO_ASSETS, *audio_table_checks],
+        selection=dg.AssetSelection.groups(AUDIO_GROUP),
+        resources=build_resources(settings),
+        instance=instance,
+    )
+
+
+def add_bad_files(zone: Path, outside: Path) -> None:
+    good = next(zone.glob("*.wav")).read_bytes()
+    (zone / "bad").mkdir()
+    (zone / "bad" / "cut.wav").write_bytes(good[: len(good) // 2])
+    (zone / "bad" / "empty.flac").write_bytes(b"")
+    (zone / "bad" / "notes.mp3").write_text("Setlist\n1. Intro\n2. Outro\n")
+    outside.mkdir()
+    soundfile.write(outside / "elsewhere.wav", np.zeros(22050, dtype=np.float32), 22050)
+    os.symlink(outside / "elsewhere.wav", zone / "bad" / "escape.wav")
+
+
+def add_real_recordings(zone: Path) -> None:
+    if not SHARED_AUDIO.is_dir():
+        pytest.skip(f"the shared recordings are not available at {SHARED_AUDIO}")
+    (zone / "real").mkdir()
+    for stem, track_id in REAL_IDS.items():
+        shutil.copyfile(SHARED_AUDIO / f"{stem}.ogg", zone / "real" / f"{stem}.ogg")
+        (zone / "real" / f"{stem}.json").write_text(json.dumps({"track_id": track_id}))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRuns]:
+    base = tmp_path_factory.mktemp("audio-assets")
+    settings = load_settings(
+        {"SPOTIFY_AGENT_ENV": "local", "SPOTIFY_AGENT_DATA_DIR": str(base / "data")}
+    )
+    write_zone(Path(settings.landing_dir))
+    zone = Path(settings.audio_landing_dir)
+    add_real_recordings(zone)
+    add_bad_files(zone, base / "outside")
+    with dg.instance_for_test() as instance:
+        spotify = dg.materialize(
+            spotify_assets.CATALOGUE_ASSETS, resources=build_resources(settings), instance=instance
+        )
+        assert spotify.success
+        first = materialize_audio(settings, instance)
+        tables = {name: read_table(settings, name) for name in ("audio_catalog", "audio_features")}
+        second = materialize_audio(settings, instance)
+        yield AudioRuns(settings, zone, first, second, tables)
+
+
+def test_bad_files_are_quarantined_and_the_rest_of_the_batch_succeeds(runs: AudioRuns) -> None:
+    assert runs.first.success
+    quarantine = {row["path"]: row for row in runs.table("audio_quarantine")}
+    assert set(quarantine) == set(BAD_FILES)
+    for path, (code, reason) in BAD_FILES.items():
+        assert quarantine[path]["code"] == code, path
+        assert reason in quarantine[path]["reason"], (path, quarantine[path]["reason"])
+    catalog = runs.table("audio_catalog")
+    assert len(catalog) == 502 + len(REAL_IDS)
+    features = runs.table("audio_features")
+    assert {row["track_id"] for row in features} == {row["track_id"] for row in catalog}
+    assert not [row for row in features if row["status"] == "failed"]
+    checks = runs.first.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+
+
+def test_tempo_key_and_mode_against_the_synthesized_ground_truth(runs: AudioRuns) -> None:
+    truths = json.loads((runs.zone / "_ground_truth.json").read_text())
+    features = {row["track_id"]: row for row in runs.table("audio_features")}
+    music = [t for t in truths if t["tempo_bpm"] is not None]
+    within = octave = key_ok = 0
+    for truth in music:
+        found = features[truth["track_id"]]
+        ratio = found["tempo_bpm"] / truth["tempo_bpm"]
+        if abs(ratio - 1) <= TEMPO_TOLERANCE:
+            within += 1
+        elif any(abs(ratio * factor - 1) <= TEMPO_TOLERANCE for factor in (2, 0.5)):
+            octave += 1
+        key_ok += (found["key"], found["mode"]) == (truth["key"], truth["mode"])
+    silent = [t for t in truths if t["content_type"] == "other"]
+    print(
+        f"\nground truth, {len(music)} music clips of {len(truths)}: tempo within 4% "
+        f"{within / len(music):.1%} ({within}), clean octave errors {octave / len(music):.1%} "
+        f"({octave}), wrong {len(music) - within - octave}; key and mode right "
+        f"{key_ok / len(music):.1%} ({key_ok}); near-silent clips {len(silent)}"
+    )
+    assert within >= TEMPO_BAR * len(music)
+    assert key_ok >= KEY_BAR * len(music)
+    assert all(features[t["track_id"]]["status"] == "silent" for t in silent)
+
+
+def test_every_real_recording_is_analysed_without_error(runs: AudioRuns) -> None:
+    features = {row["track_id"]: row for row in runs.table("audio_features")}
+    for stem, track_id in REAL_IDS.items():
+        row = features[track_id]
+        assert row["path"] == f"real/{stem}.ogg"
+        assert row["status"] == "ok" and row["error"] is None, stem
+        assert row["tempo_bpm"] and row["key"] and row["speechiness"] is not None, stem
+
+
+def test_a_second_run_without_new_files_analyses_nothing(runs: AudioRuns) -> None:
+    first, second = (audio_metadata(r, "audio_features") for r in (runs.first, runs.second))
+    assert first["files_analysed"] == 502 + len(REAL_IDS)
+    assert second["files_analysed"] == 0
+    assert second["files_reused"] == 502 + len(REAL_IDS)
+    catalog = audio_metadata(runs.second, "audio_catalog")
+    # No catalogued file is read again; quarantined ones are looked at by every scan, so a
+    # file that was re-delivered whole joins the catalogue.
+    assert catalog["files_unchanged"] == 502 + len(REAL_IDS)
+    assert catalog["files_read"] == len([c for c, _ in BAD_FILES.values() if c != "outside_zone"])
+    for name, rows in runs.tables_after_first.items():
+        assert runs.table(name) == rows, name
+
+
+def test_anomalies_flag_the_near_silent_clips_and_are_stored(runs: AudioRuns) -> None:
+    truths = json.loads((runs.zone / "_ground_truth.json").read_text())
+    silent = {t["track_id"] for t in truths if t["content_type"] == "other"}
+    anomalies = runs.table("audio_anomalies")
+    flagged_silence = {row["track_id"] for row in anomalies if row["rule"] == "silence"}
+    assert flagged_silence == silent
+    for row in anomalies:
+        assert row["reason"] and 0.0 <= row["score"] <= 1.0
