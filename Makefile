@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 export SPOTIFY_AGENT_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(SPOTIFY_AGENT_DATA_DIR)/dagster_home
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
-export DO_NOT_TRACK := 1
+# "true", not 1: MLflow reads only that spelling; nothing here may phone home.
+export DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
 
 # The sample world's 30-day window that `make run` backfills (the world's "today" is its last day).
 SAMPLE_FIRST_DAY := 2026-10-02
@@ -49,6 +51,8 @@ run: setup
 	$(DAGSTER) --select 'kind:dbt and not tag:daily'
 	$(DAGSTER) --select 'tag:daily' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(DAGSTER) --select 'group:analytics and not kind:dbt'
+	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
+	$(DAGSTER) --select 'group:audio'
 	@$(BIN)/python -m spotify_agent_assets.summary
 
 test: setup

@@ -15,6 +15,7 @@ def main() -> None:
     print(f"  lake (Parquet):      {settings.lake_root}")
     print(f"  warehouse (DuckDB):  {settings.warehouse_path}")
     print(f"  Dagster instance:    {os.environ.get('DAGSTER_HOME') or settings.dagster_home}")
+    print(f"  MLflow store:        {settings.mlflow_tracking_uri}")
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             # Lake tables are views; dbt models are tables in the same file.
@@ -33,6 +34,7 @@ def main() -> None:
         '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from analytics.artist_daily_metrics limit 5"'
     )
     print("UI:      make ui    (then open http://127.0.0.1:3000)")
+    print(f"Models:  .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}")
 
 
 if __name__ == "__main__":

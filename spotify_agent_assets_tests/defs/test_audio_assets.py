@@ -43,6 +43,8 @@ BAD_FILES = {
     "bad/escape.wav": ("outside_zone", "path escapes the zone: symlink to"),
 }
 
+STABLE_TABLES = ("audio_catalog", "audio_features", "audio_anomalies", "track_classification")
+
 pytestmark = pytest.mark.slow
 
 
@@ -116,7 +118,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRuns]:
         )
         assert spotify.success
         first = materialize_audio(settings, instance)
-        tables = {name: read_table(settings, name) for name in ("audio_catalog", "audio_features")}
+        tables = {name: read_table(settings, name) for name in STABLE_TABLES}
         second = materialize_audio(settings, instance)
         yield AudioRuns(settings, zone, first, second, tables)
 
@@ -193,3 +195,71 @@ def test_anomalies_flag_the_near_silent_clips_and_are_stored(runs: AudioRuns) ->
     assert flagged_silence == silent
     for row in anomalies:
         assert row["reason"] and 0.0 <= row["score"] <= 1.0
+
+
+def test_the_speech_recording_is_classified_as_speech_and_the_music_as_music(
+    runs: AudioRuns,
+) -> None:
+    classes = {row["track_id"]: row for row in runs.table("track_classification")}
+    for stem, track_id in REAL_IDS.items():
+        row = classes[track_id]
+        print(f"{stem}: {row['content_type']} {row['content_type_probability']:.2f}", end="; ")
+    speech = classes[REAL_IDS[SPEECH]]
+    assert speech["content_type"] == "speech" and speech["content_type_probability"] > 0.5
+    assert speech["content_type_drivers"] and speech["genre"] is None
+    for stem in ("Kevin_MacLeod_-_Vibe_Ace", "sorohanro_-_solo-trumpet-06"):
+        assert classes[REAL_IDS[stem]]["content_type"] == "music", stem
+    # Real recordings are not in the labels file or the Spotify catalogue.
+    assert speech["content_type_label"] is None and speech["genre_label"] is None
+
+
+def test_both_models_clear_their_bars_and_are_registered_once(runs: AudioRuns) -> None:
+    from mlflow import MlflowClient
+
+    checks = {
+        c.check_name: c
+        for c in runs.first.get_asset_check_evaluations()
+        if c.asset_key == dg.AssetKey("track_classification")
+    }
+    assert {"content_type_held_out_accuracy", "genre_held_out_accuracy"} <= set(checks)
+    assert all(check.passed for check in checks.values())
+    rows = runs.table("track_classification")
+    music = [r for r in rows if r["content_type"] == "music"]
+    assert music and all(r["genre"] and r["genre_drivers"] for r in music)
+    assert {r["content_type_model"] for r in rows} == {"audio_content_type/1"}
+    assert {r["genre_model"] for r in music} == {"audio_genre_family/1"}
+    probabilities = json.loads(rows[0]["content_type_probabilities"])
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    # The second run trained on the same data: the registered versions are reused.
+    client = MlflowClient(tracking_uri=runs.settings.mlflow_tracking_uri)
+    for name in ("audio_content_type", "audio_genre_family"):
+        assert len(client.search_model_versions(f"name='{name}'")) == 1, name
+
+
+def test_a_model_under_its_bar_fails_its_check(runs: AudioRuns) -> None:
+    labels_file = runs.zone / "_labels.csv"
+    original = labels_file.read_text()
+    header, *lines = original.splitlines()
+    rng = np.random.default_rng(0)
+    kinds = [line.split(",")[1] for line in lines]
+    track_ids = [line.split(",")[0] for line in lines]
+    shuffled = [f"{t},{k}" for t, k in zip(track_ids, rng.permutation(kinds), strict=True)]
+    labels_file.write_text("\n".join([header, *shuffled]) + "\n")
+    try:
+        with dg.instance_for_test() as instance:
+            result = dg.materialize(
+                [*spotify_assets.CATALOGUE_ASSETS, *AUDIO_ASSETS],
+                selection=dg.AssetSelection.assets("track_classification"),
+                resources=build_resources(runs.settings),
+                instance=instance,
+            )
+    finally:
+        labels_file.write_text(original)
+    assert result.success  # the table is written; the check says the model is not good enough
+    (check,) = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "content_type_held_out_accuracy"
+    ]
+    assert not check.passed
+    assert "is under the bar 0.95" in check.description

@@ -6,6 +6,13 @@ import datetime as dt
 
 import dagster as dg
 
+from spotify_agent_assets.audio.tables import (
+    AUDIO_ANOMALIES,
+    AUDIO_CATALOG,
+    AUDIO_FEATURES,
+    AUDIO_QUARANTINE,
+    TRACK_CLASSIFICATION,
+)
 from spotify_agent_assets.definitions import defs
 from spotify_agent_assets.spotify.roster import load_roster
 from spotify_agent_assets.spotify.tables import CONTRACTS
@@ -36,12 +43,23 @@ ANALYTICS_TABLES = {
     "streaming_anomalies",
     "weekly_artist_report",
 }
+AUDIO_CONTRACTS = {
+    c.name: c
+    for c in (
+        AUDIO_CATALOG,
+        AUDIO_QUARANTINE,
+        AUDIO_FEATURES,
+        AUDIO_ANOMALIES,
+        TRACK_CLASSIFICATION,
+    )
+}
 
 
 def test_graph_has_every_domain_with_lineage() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == set(CONTRACTS) | {"stream_events", "stream_quarantine"} | ANALYTICS_TABLES
+    streams = {"stream_events", "stream_quarantine"}
+    assert keys == set(CONTRACTS) | streams | ANALYTICS_TABLES | set(AUDIO_CONTRACTS)
     parents = {
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
         for k in graph.get_all_asset_keys()
@@ -54,10 +72,19 @@ def test_graph_has_every_domain_with_lineage() -> None:
     assert "stg_stream_events" in parents["fct_streams_daily"]
     assert "artist_daily_metrics" in parents["artist_trends"]
     assert {"artist_trends", "streaming_anomalies"} <= parents["weekly_artist_report"]
+    # Audio: the zone's catalogue feeds the features; anomalies and classification also read
+    # what Spotify says about the tracks and their artists.
+    assert parents["audio_features"] == {"audio_catalog"}
+    assert parents["audio_anomalies"] == {"audio_catalog", "audio_features", "spotify_tracks"}
+    assert parents["track_classification"] == {
+        "audio_features",
+        "spotify_tracks",
+        "spotify_artists",
+    }
 
 
 def test_sensors_and_schedules_are_on_by_default() -> None:
-    for name in ("stream_landing_sensor", "automation_condition_sensor"):
+    for name in ("stream_landing_sensor", "audio_landing_sensor", "automation_condition_sensor"):
         assert defs.get_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     hourly = defs.get_schedule_def("hourly_stream_ingestion")
     assert hourly.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -83,9 +110,13 @@ def test_every_network_asset_retries_with_exponential_backoff() -> None:
 
 def test_every_table_has_key_and_schema_checks() -> None:
     check_keys = defs.resolve_asset_graph().asset_check_keys
-    for table in CONTRACTS:
+    for table in [*CONTRACTS, *AUDIO_CONTRACTS]:
         names = {c.name for c in check_keys if c.asset_key == dg.AssetKey(table)}
-        assert names == {"key_unique_not_null", "schema_matches_contract"}, table
+        assert {"key_unique_not_null", "schema_matches_contract"} <= names, table
+    classification = {
+        c.name for c in check_keys if c.asset_key == dg.AssetKey("track_classification")
+    }
+    assert {"content_type_held_out_accuracy", "genre_held_out_accuracy"} <= classification
 
 
 def test_every_asset_has_a_docstring_description() -> None:

@@ -21,9 +21,11 @@ from spotify_agent_assets.audio.tables import (
     AUDIO_FEATURES,
     AUDIO_GROUP,
     AUDIO_QUARANTINE,
+    TRACK_CLASSIFICATION,
 )
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import (
     markdown_table,
@@ -33,6 +35,7 @@ from spotify_agent_assets.defs.table_metadata import (
 
 AUDIO_KINDS = {"python", "parquet"}
 SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
+SPOTIFY_ARTISTS = dg.AssetKey("spotify_artists")
 PREVIEW_COLUMNS = ["track_id", "status", "tempo_bpm", "key", "mode", "speechiness", "energy"]
 
 # Listing and reading an s3:// zone can fail for a while; a retry after a pause usually works.
@@ -287,8 +290,177 @@ def audio_anomalies(
     )
 
 
-AUDIO_ASSETS = [audio_catalog, audio_features, audio_anomalies]
+CONTENT_TYPE_CHECK = "content_type_held_out_accuracy"
+GENRE_CHECK = "genre_held_out_accuracy"
+CONTENT_TYPE_MODEL = "audio_content_type"
+GENRE_MODEL = "audio_genre_family"
+MLFLOW_EXPERIMENT = "track_classification"
+
+
+@dg.asset(
+    group_name=AUDIO_GROUP,
+    kinds={"scikitlearn", "mlflow", "parquet"},
+    deps=[SPOTIFY_TRACKS, SPOTIFY_ARTISTS],
+    automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            CONTENT_TYPE_CHECK,
+            asset="track_classification",
+            description="Held-out accuracy of the content-type model is at least 0.95.",
+        ),
+        dg.AssetCheckSpec(
+            GENRE_CHECK,
+            asset="track_classification",
+            description="Held-out accuracy of the genre-family model is at least 0.25.",
+        ),
+    ],
+    pool="model_training",
+)
+def track_classification(
+    context: dg.AssetExecutionContext,
+    audio_landing: AudioLandingResource,
+    lake: LakeResource,
+    mlflow: MlflowTrackingResource,
+    audio_features: pa.Table,
+):
+    """Content type (music, speech, other) and genre family of every analysed track, with
+    calibrated probabilities and the features that drove each prediction.
+
+    Two scikit-learn models (calibrated logistic regressions) trained on the stored features:
+    content type from the curated ``_labels.csv`` of the audio landing zone, genre family from
+    the Spotify genres of the track's artists (``spotify.spotify_tracks``,
+    ``spotify.spotify_artists``). Each is measured on a held-out quarter, refit on everything,
+    logged to MLflow and registered (``audio_content_type``, ``audio_genre_family``; a version
+    is reused when the training data is unchanged). The checks fail when held-out accuracy is
+    under the bar. Methods: ``spotify_agent_assets.audio.classification``.
+    """
+    from spotify_agent_assets.audio.classification import (
+        CONTENT_TYPE_MIN_ACCURACY,
+        GENRE_MIN_ACCURACY,
+    )
+    from spotify_agent_assets.audio.genres import track_genre
+    from spotify_agent_assets.audio.labels import (
+        LABELS_FILE,
+        LabelsFileError,
+        parse_content_type_labels,
+    )
+    from spotify_agent_assets.audio.track_classes import NotEnoughLabelsError, classify_tracks
+    from spotify_agent_assets.lake.table_contract import to_arrow
+
+    source = f"{audio_landing.zone_root}/{LABELS_FILE}"
+    data = audio_landing.read_zone_file(LABELS_FILE)
+    if data is None:
+        raise dg.Failure(
+            f"no content-type labels: {source} does not exist; expected a CSV with the columns "
+            "track_id, content_type (music, speech or other) to train on",
+            allow_retries=False,
+        )
+    try:
+        labels = parse_content_type_labels(data, source)
+    except LabelsFileError as error:
+        raise dg.Failure(str(error), allow_retries=False) from None
+    for problem in labels.problems:
+        context.log.warning(f"{source} line {problem.line} left out: {problem.reason}")
+
+    genres_by_artist = {
+        row["artist_id"]: row["genres"] or []
+        for row in lake.previous_rows("spotify", SPOTIFY_ARTISTS.path[-1])
+    }
+    genre_labels = {
+        row["track_id"]: track_genre(row["artist_ids"] or [], genres_by_artist)
+        for row in lake.previous_rows("spotify", SPOTIFY_TRACKS.path[-1])
+    }
+    try:
+        classes = classify_tracks(audio_features.to_pylist(), labels.labels, genre_labels)
+    except NotEnoughLabelsError as error:
+        raise dg.Failure(f"{error} (labels from {source})", allow_retries=False) from None
+    if classes.genre_note:
+        context.log.warning(classes.genre_note)
+
+    heads = [(CONTENT_TYPE_MODEL, classes.content_type, CONTENT_TYPE_MIN_ACCURACY)]
+    if classes.genre is not None:
+        heads.append((GENRE_MODEL, classes.genre, GENRE_MIN_ACCURACY))
+    versions = {}
+    for name, model, bar in heads:
+        registered = mlflow.log_classifier(
+            model,
+            registered_name=name,
+            experiment=MLFLOW_EXPERIMENT,
+            tags={
+                "dagster_run_id": context.run_id,
+                "meets_accuracy_bar": str(model.metrics.accuracy >= bar).lower(),
+            },
+        )
+        versions[name] = f"{name}/{registered.version}"
+        context.log.info(
+            f"{name}: held-out accuracy {model.metrics.accuracy:.3f} (bar {bar}, majority "
+            f"baseline {model.metrics.baseline_accuracy:.3f}), MLflow version "
+            f"{registered.version}{' (unchanged training, reused)' if registered.reused else ''}"
+        )
+
+    rows = [
+        row
+        | {
+            "content_type_model": versions[CONTENT_TYPE_MODEL],
+            "genre_model": versions.get(GENRE_MODEL) if row["genre"] is not None else None,
+        }
+        for row in classes.rows
+    ]
+    table = to_arrow(TRACK_CLASSIFICATION, rows)
+    yield dg.Output(
+        table,
+        metadata={
+            **table_metadata(table, TRACK_CLASSIFICATION),
+            "content_type_counts": dg.MetadataValue.json(
+                dict(sorted(Counter(r["content_type"] for r in rows).items()))
+            ),
+            "genre_counts": dg.MetadataValue.json(
+                dict(sorted(Counter(r["genre"] for r in rows if r["genre"]).items()))
+            ),
+            "models": dg.MetadataValue.json(versions),
+            "labels_left_out": len(labels.problems),
+        },
+    )
+    yield _accuracy_check(CONTENT_TYPE_CHECK, classes.content_type, CONTENT_TYPE_MIN_ACCURACY)
+    if classes.genre is None:
+        yield dg.AssetCheckResult(
+            check_name=GENRE_CHECK,
+            passed=False,
+            description=classes.genre_note,
+        )
+    else:
+        yield _accuracy_check(GENRE_CHECK, classes.genre, GENRE_MIN_ACCURACY)
+
+
+def _accuracy_check(name: str, model: Any, bar: float) -> dg.AssetCheckResult:
+    metrics = model.metrics
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=metrics.accuracy >= bar,
+        description=(
+            f"held-out accuracy {metrics.accuracy:.3f} "
+            f"{'meets' if metrics.accuracy >= bar else 'is under'} the bar {bar}"
+        ),
+        metadata={
+            "accuracy": metrics.accuracy,
+            "bar": bar,
+            "baseline_accuracy": metrics.baseline_accuracy,
+            "n_train": metrics.n_train,
+            "n_test": metrics.n_test,
+            "log_loss": metrics.log_loss,
+            "per_class": dg.MetadataValue.json(metrics.per_class),
+        },
+    )
+
+
+AUDIO_ASSETS = [audio_catalog, audio_features, audio_anomalies, track_classification]
 audio_table_checks = [
     build_table_checks(AUDIO_GROUP, contract)
-    for contract in (AUDIO_CATALOG, AUDIO_QUARANTINE, AUDIO_FEATURES, AUDIO_ANOMALIES)
+    for contract in (
+        AUDIO_CATALOG,
+        AUDIO_QUARANTINE,
+        AUDIO_FEATURES,
+        AUDIO_ANOMALIES,
+        TRACK_CLASSIFICATION,
+    )
 ]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import dagster as dg
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from spotify_agent_assets.audio.classification import TrainedClassifier
+    from spotify_agent_assets.audio.model_registry import RegisteredModel
 
 
 class MlflowTrackingResource(dg.ConfigurableResource):
@@ -19,3 +26,23 @@ class MlflowTrackingResource(dg.ConfigurableResource):
     artifact_root: str | None = Field(
         default=None, description="Artifact location of new experiments; unset: the server's."
     )
+
+    def log_classifier(
+        self,
+        trained: TrainedClassifier,
+        *,
+        registered_name: str,
+        experiment: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel:
+        """Log and register ``trained`` in this store (see `audio.model_registry`)."""
+        from spotify_agent_assets.audio.model_registry import log_classifier
+
+        return log_classifier(
+            trained,
+            tracking_uri=self.tracking_uri,
+            artifact_root=self.artifact_root,
+            experiment=experiment,
+            registered_name=registered_name,
+            tags=tags,
+        )

@@ -1,0 +1,266 @@
+"""Trained audio classifiers into the MLflow model registry, once per distinct training.
+
+`log_classifier` records a `TrainedClassifier` as an MLflow run (params, held-out metrics, the
+metrics JSON with the confusion matrix) with the sklearn model logged to it and registered as a
+new version of ``registered_name``, tagged ``fingerprint``. When a version with the same
+fingerprint (the same training matrix, labels, features, hyper-parameters and scikit-learn) is
+already registered, it is returned instead (``reused=True``) and nothing is written, so
+re-materializing unchanged training is idempotent. `load_registered_model` loads a version's
+estimator back.
+
+Why it is built this way:
+
+- Only `mlflow.MlflowClient` objects bound to the given ``tracking_uri`` (tracking and registry
+  alike) are used, never the fluent API (``mlflow.start_run``, ``mlflow.sklearn.log_model``),
+  which reads and writes process-wide state (the global tracking URI, the active run stack): a
+  Dagster process or a test session may talk to several stores. `log_classifier` does what
+  ``mlflow.sklearn.log_model`` does, step by step: a logged model (MLflow 3's model entity)
+  linked to the run, its files written by ``mlflow.sklearn.save_model`` to a temporary
+  directory and uploaded, then registered from its artifact location.
+- Nothing reaches the network: ``pip_requirements`` is given explicitly (otherwise MLflow infers
+  it by loading the model in a subprocess), there is no input example, and the model is saved
+  in the skops format (MLflow's default off Databricks, loadable without unpickling arbitrary
+  code). MLflow's usage telemetry is a separate matter: set ``MLFLOW_DISABLE_TELEMETRY=true``
+  (or ``DO_NOT_TRACK=true``) in the process environment.
+- The experiment is created with ``artifact_location=artifact_root`` when given; without it a
+  SQLite store would put artifacts under the working directory's ``./mlruns``.
+- Two processes logging the same new fingerprint at the same moment can both register a
+  version; the registry has no unique constraint on tags. Materializations of one asset do not
+  overlap, so this is not guarded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from spotify_agent_assets.audio.classification import TrainedClassifier
+
+FINGERPRINT_TAG = "fingerprint"
+MODEL_NAME = "model"
+METRICS_ARTIFACT = "held_out_metrics.json"
+# Types in a saved `TrainedClassifier.estimator` that skops does not trust by default; it
+# refuses to save or load a file holding any type not listed (a changed pipeline fails loudly).
+SKOPS_TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.model_selection._split.StratifiedKFold",
+)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """One registered model version; ``reused`` when it was already there."""
+
+    name: str
+    version: str
+    run_id: str
+    reused: bool
+
+
+def log_classifier(
+    trained: TrainedClassifier,
+    *,
+    tracking_uri: str,
+    artifact_root: str | None,
+    experiment: str,
+    registered_name: str,
+    tags: Mapping[str, str] | None = None,
+) -> RegisteredModel:
+    """Log and register `trained`, or return the version already registered with its fingerprint.
+
+    `tags` go on the run and on the model version (beside ``fingerprint``).
+    """
+    import mlflow
+
+    _check_name("registered_name", registered_name)
+    _check_name("experiment", experiment)
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    existing = _version_with_fingerprint(client, registered_name, trained.fingerprint)
+    if existing is not None:
+        return RegisteredModel(registered_name, str(existing.version), existing.run_id, True)
+
+    experiment_id = _experiment_id(client, experiment, artifact_root)
+    run_tags = {**(tags or {}), FINGERPRINT_TAG: trained.fingerprint}
+    run = client.create_run(experiment_id, tags=run_tags)
+    run_id = run.info.run_id
+    try:
+        _log_run_data(client, run_id, trained)
+        model_id, artifact_location = _log_model(client, experiment_id, run_id, trained)
+        _ensure_registered_model(client, registered_name)
+        version = client.create_model_version(
+            registered_name,
+            # The artifact location, not "models:/<model_id>": MLflow's SQL registry resolves
+            # a models:/ source with a client on the *global* tracking URI.
+            source=artifact_location,
+            run_id=run_id,
+            tags=run_tags,
+            model_id=model_id,
+        )
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+    return RegisteredModel(registered_name, str(version.version), run_id, False)
+
+
+def load_registered_model(tracking_uri: str, name: str, version: str | int) -> Any:
+    """The sklearn estimator of one registered version (it takes `feature_matrix` rows)."""
+    import mlflow
+    import mlflow.sklearn
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    uri = client.get_model_version_download_uri(name, str(version))
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri
+        )
+        return mlflow.sklearn.load_model(local)
+
+
+def _check_name(what: str, name: str) -> None:
+    # Names end up inside MLflow filter strings, which have no escape for a single quote.
+    if not name or "'" in name:
+        raise ValueError(f"{what} must be a non-empty name without single quotes, got {name!r}")
+
+
+def _version_with_fingerprint(client: MlflowClient, name: str, fingerprint: str) -> Any | None:
+    versions = client.search_model_versions(f"name = '{name}'")
+    matching = [v for v in versions if v.tags.get(FINGERPRINT_TAG) == fingerprint]
+    return min(matching, key=lambda v: int(v.version)) if matching else None
+
+
+def _experiment_id(client: MlflowClient, name: str, artifact_root: str | None) -> str:
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    location = None
+    if artifact_root is not None:
+        # A bare path would be taken relative to the server; a file URI is unambiguous.
+        location = artifact_root if "://" in artifact_root else _file_uri(artifact_root)
+    return client.create_experiment(name, artifact_location=location)
+
+
+def _file_uri(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).absolute().as_uri()
+
+
+def _log_run_data(client: MlflowClient, run_id: str, trained: TrainedClassifier) -> None:
+    from mlflow.entities import Metric, Param
+
+    metrics = trained.metrics
+    values: dict[str, float] = {
+        "accuracy": metrics.accuracy,
+        "baseline_accuracy": metrics.baseline_accuracy,
+        "log_loss": metrics.log_loss,
+        "brier_score": metrics.brier_score,
+        "n_train": float(metrics.n_train),
+        "n_test": float(metrics.n_test),
+    }
+    for label, scores in metrics.per_class.items():
+        key = label.replace(" ", "_")
+        values[f"recall_{key}"] = scores["recall"]
+        values[f"precision_{key}"] = scores["precision"]
+    params = {
+        **{key: _param_value(value) for key, value in trained.params.items()},
+        "feature_names": json.dumps(list(trained.feature_names)),
+        "classes": json.dumps(list(trained.classes)),
+    }
+    timestamp = _now_ms()
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, float(value), timestamp, 0) for key, value in values.items()],
+        params=[Param(key, value) for key, value in params.items()],
+    )
+    client.log_dict(
+        run_id,
+        {"classes": list(trained.classes), **metrics.as_dict()},
+        METRICS_ARTIFACT,
+    )
+
+
+def _param_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def _log_model(
+    client: MlflowClient, experiment_id: str, run_id: str, trained: TrainedClassifier
+) -> tuple[str, str]:
+    import mlflow.sklearn
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+    from mlflow.models import Model
+
+    logged = client.create_logged_model(
+        experiment_id,
+        name=MODEL_NAME,
+        source_run_id=run_id,
+        tags={FINGERPRINT_TAG: trained.fingerprint},
+        params={key: _param_value(value) for key, value in trained.params.items()},
+        model_type="classifier",
+    )
+    try:
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, MODEL_NAME)
+            mlflow.sklearn.save_model(
+                trained.estimator,
+                local,
+                mlflow_model=Model(
+                    artifact_path=logged.artifact_location,
+                    run_id=run_id,
+                    model_uuid=logged.model_id,
+                    model_id=logged.model_id,
+                    metadata={
+                        "feature_names": list(trained.feature_names),
+                        "columns": list(trained.columns),
+                        "classes": list(trained.classes),
+                        FINGERPRINT_TAG: trained.fingerprint,
+                    },
+                ),
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+                pip_requirements=_pip_requirements(),
+            )
+            client.log_model_artifacts(logged.model_id, local)
+    except BaseException:
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return logged.model_id, logged.artifact_location
+
+
+def _pip_requirements() -> list[str]:
+    # Explicit, so MLflow does not infer them by loading the model in a subprocess.
+    from importlib.metadata import version
+
+    return [
+        f"{package}=={version(package)}"
+        for package in ("mlflow", "scikit-learn", "numpy", "scipy", "skops")
+    ]
+
+
+def _ensure_registered_model(client: MlflowClient, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        client.create_registered_model(name)
