@@ -83,3 +83,19 @@ def test_landing_zone_can_be_an_s3_prefix(tmp_path: Path) -> None:
         {"SPOTIFY_AGENT_DATA_DIR": str(tmp_path), "SPOTIFY_AGENT_LANDING_URL": "s3://drop/zone/"}
     )
     assert remote.landing_dir == "s3://drop/zone"
+
+
+def test_an_mlflow_server_uri_is_bound_as_an_env_var(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from spotify_agent_assets.defs.resources import build_resources
+
+    settings = load_settings({"SPOTIFY_AGENT_DATA_DIR": str(tmp_path)})
+    local = build_resources(settings)["mlflow"]
+    assert local.tracking_uri == settings.mlflow_tracking_uri
+    # A server URI may carry credentials: Dagster must resolve it at run time, not store it.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://user:sentinel-token@mlflow.internal")
+    remote = build_resources(settings)["mlflow"]
+    assert remote.tracking_uri == dg.EnvVar("MLFLOW_TRACKING_URI")

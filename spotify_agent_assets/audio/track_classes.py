@@ -52,12 +52,7 @@ def classify_tracks(
     usable = [row for row in features if row.get("status") in CLASSIFIABLE]
     labelled = [row for row in usable if row["track_id"] in content_labels]
     try:
-        content_model = train_classifier(
-            labelled,
-            [content_labels[row["track_id"]] for row in labelled],
-            CONTENT_TYPE_FEATURES,
-            random_state=random_state,
-        )
+        content_model = _train(labelled, content_labels, CONTENT_TYPE_FEATURES, random_state)
     except ValueError as error:
         raise NotEnoughLabelsError(
             f"content type cannot be trained from {len(labelled)} labelled track(s) with "
@@ -71,12 +66,7 @@ def classify_tracks(
     ]
     genre_model, genre_note = None, None
     try:
-        genre_model = train_classifier(
-            music,
-            [genre_labels[row["track_id"]] for row in music],
-            GENRE_FEATURES,
-            random_state=random_state,
-        )
+        genre_model = _train(music, genre_labels, GENRE_FEATURES, random_state)
     except ValueError as error:
         genre_note = (
             f"genre not trained: {len(music)} music track(s) with a genre family from their "
@@ -107,3 +97,13 @@ def classify_tracks(
             }
         )
     return TrackClasses(rows, content_model, genre_model, genre_note)
+
+
+def _train(
+    rows: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, Any],
+    feature_names: Sequence[str],
+    random_state: int,
+) -> TrainedClassifier:
+    targets = [labels[row["track_id"]] for row in rows]
+    return train_classifier(rows, targets, feature_names, random_state=random_state)

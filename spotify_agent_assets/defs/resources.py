@@ -66,7 +66,8 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
         ),
         "audio_landing": AudioLandingResource(zone_root=settings.audio_landing_dir, storage=lake),
         "mlflow": MlflowTrackingResource(
-            tracking_uri=settings.mlflow_tracking_uri,
+            # An EnvVar when set: a server URI may carry credentials (https://user:token@...).
+            tracking_uri=_env_if_set("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri,
             **_optional(artifact_root=settings.mlflow_artifact_root),
         ),
     }

@@ -84,7 +84,11 @@ def audio_catalog(
         CatalogEntry.from_record(row) for row in lake.previous_rows(AUDIO_GROUP, AUDIO_CATALOG.name)
     ]
     started = time.monotonic()
-    scan = catalog_zone(audio_landing.zone(), previous=previous)
+    try:
+        scan = catalog_zone(audio_landing.zone(), previous=previous)
+    except NotADirectoryError as error:
+        # A configuration mistake, not a passing outage: retrying cannot fix it.
+        raise dg.Failure(str(error), allow_retries=False) from None
     reasons = Counter(q.code for q in scan.quarantined)
     context.log.info(
         f"{len(scan.entries)} file(s) catalogued ({len(scan.probed)} read, {scan.reused} "
