@@ -55,6 +55,7 @@ class AudioRuns:
     first: dg.ExecuteInProcessResult
     second: dg.ExecuteInProcessResult
     tables_after_first: dict[str, Any]
+    progress: list[str]
 
     def table(self, name: str) -> list[dict[str, Any]]:
         return read_table(self.settings, name)
@@ -118,9 +119,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRuns]:
         )
         assert spotify.success
         first = materialize_audio(settings, instance)
+        progress = [
+            entry.user_message
+            for entry in instance.all_logs(first.run_id)
+            if entry.user_message.startswith("analysed ")
+        ]
         tables = {name: read_table(settings, name) for name in STABLE_TABLES}
         second = materialize_audio(settings, instance)
-        yield AudioRuns(settings, zone, first, second, tables)
+        yield AudioRuns(settings, zone, first, second, tables, progress)
 
 
 def test_bad_files_are_quarantined_and_the_rest_of_the_batch_succeeds(runs: AudioRuns) -> None:
@@ -185,6 +191,15 @@ def test_a_second_run_without_new_files_analyses_nothing(runs: AudioRuns) -> Non
     assert catalog["files_read"] == len([c for c, _ in BAD_FILES.values() if c != "outside_zone"])
     for name, rows in runs.tables_after_first.items():
         assert runs.table(name) == rows, name
+
+
+def test_progress_is_logged_during_the_batch(runs: AudioRuns) -> None:
+    total = 502 + len(REAL_IDS)
+    assert len(runs.progress) >= total // 50  # every 50 files (or 10 s), and at the end
+    done = [int(line.split()[1].split("/")[0]) for line in runs.progress]
+    assert done == sorted(done) and done[0] < total
+    assert runs.progress[-1].startswith(f"analysed {total}/{total} file(s), 0 failed")
+    assert all("s of audio per second" in line for line in runs.progress)
 
 
 def test_anomalies_flag_the_near_silent_clips_and_are_stored(runs: AudioRuns) -> None:
