@@ -132,8 +132,12 @@ def test_daily_schedule_targets_yesterday_for_both_groups() -> None:
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
     assert selected == set(CONTRACTS)
     when = dt.datetime(2026, 11, 21, 2, 15, tzinfo=dt.UTC)
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    # The context closed too: left open it keeps the instance current for Dagster after the
+    # instance is disposed, and later tests' runs then fail on a dead instance reference.
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context,
+    ):
         result = schedule.evaluate_tick(context)
     assert [r.partition_key for r in result.run_requests] == ["2026-11-20"]
 

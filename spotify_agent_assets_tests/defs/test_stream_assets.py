@@ -246,8 +246,10 @@ def test_a_late_file_rematerializes_its_day(settings, zone):
 def test_hourly_schedule_covers_yesterday_only_just_after_midnight():
     def keys(hour: int) -> list[str]:
         at = dt.datetime(2026, 10, 10, hour, 5, tzinfo=dt.UTC)
-        context = dg.build_schedule_context(scheduled_execution_time=at)
-        return [r.partition_key for r in hourly_stream_ingestion(context)]
+        # As a context manager: an unclosed context leaves the instance it made current for
+        # Dagster, and later tests then load definitions against a disposed instance.
+        with dg.build_schedule_context(scheduled_execution_time=at) as context:
+            return [r.partition_key for r in hourly_stream_ingestion(context)]
 
     assert keys(1) == ["2026-10-09", "2026-10-10"]
     assert keys(14) == ["2026-10-10"]
