@@ -21,8 +21,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spotify_agent_assets.lake.s3 import S3Settings
+
+if TYPE_CHECKING:
+    from spotify_agent_assets.defs.lake import LakeResource
 
 WEED_ENV_VAR = "SEAWEEDFS_WEED_BINARY"
 REGION = "us-east-1"
@@ -69,6 +73,19 @@ class S3Server:
     def url(self, prefix: str = "") -> str:
         """``s3://<bucket>/<prefix>``: a lake root of its own for one test."""
         return f"s3://{self.bucket}/{prefix.strip('/')}".rstrip("/")
+
+    def local_lake_resource(self, folder: Path) -> LakeResource:
+        """A lake and warehouse under ``folder`` that can also read this server's prefixes
+        (an ``s3://`` landing zone takes its endpoint and keys from the lake resource)."""
+        from spotify_agent_assets.defs.lake import LakeResource
+
+        return LakeResource(
+            lake_root=str(folder / "lake"),
+            warehouse_path=str(folder / "warehouse.duckdb"),
+            s3_endpoint_url=self.endpoint_url,
+            s3_access_key_id=self.access_key_id,
+            s3_secret_access_key=self.secret_access_key,
+        )
 
 
 def find_weed_binary() -> Path | None:

@@ -13,7 +13,7 @@ import pytest
 from spotify_agent_assets.audio.tables import AUDIO_GROUP
 from spotify_agent_assets.defs.audio.assets import audio_catalog, audio_features
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
-from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
+from spotify_agent_assets.defs.lake import LakeIOManager
 from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.lake.s3 import arrow_filesystem
 from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip
@@ -39,14 +39,7 @@ def test_an_s3_audio_zone_is_catalogued_and_analysed(s3_server: S3Server, tmp_pa
     with fs.open_output_stream(f"{s3_server.bucket}/{prefix}/notes.mp3") as out:
         out.write(b"Setlist\n1. Intro\n")
 
-    settings = s3_server.settings()
-    lake = LakeResource(
-        lake_root=str(tmp_path / "lake"),
-        warehouse_path=str(tmp_path / "warehouse.duckdb"),
-        s3_endpoint_url=settings.endpoint_url,
-        s3_access_key_id=settings.access_key_id,
-        s3_secret_access_key=settings.secret_access_key,
-    )
+    lake = s3_server.local_lake_resource(tmp_path)
     resources = {
         "io_manager": LakeIOManager(storage=lake),
         "lake": lake,

@@ -9,7 +9,7 @@ import uuid
 import dagster as dg
 import pytest
 
-from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
+from spotify_agent_assets.defs.lake import LakeIOManager
 from spotify_agent_assets.defs.streams.assets import stream_events
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.lake import ParquetLake
@@ -34,14 +34,7 @@ def test_events_land_from_an_s3_prefix(s3_server: S3Server, tmp_path) -> None:
     with fs.open_output_stream(f"{base}/2026-10-03/.app-20261003-01.jsonl.tmp") as out:
         out.write(json.dumps(_event("c", "2026-10-03T03:00:00Z")).encode())
 
-    settings = s3_server.settings()
-    lake = LakeResource(
-        lake_root=str(tmp_path / "lake"),
-        warehouse_path=str(tmp_path / "warehouse.duckdb"),
-        s3_endpoint_url=settings.endpoint_url,
-        s3_access_key_id=settings.access_key_id,
-        s3_secret_access_key=settings.secret_access_key,
-    )
+    lake = s3_server.local_lake_resource(tmp_path)
     landing = StreamLandingResource(
         landing_root=s3_server.url(f"{prefix}/streams"),
         storage=lake,
