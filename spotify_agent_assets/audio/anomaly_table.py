@@ -21,7 +21,7 @@ from spotify_agent_assets.audio.anomalies import (
     rule_flags,
 )
 from spotify_agent_assets.audio.features import FEATURE_NAMES
-from spotify_agent_assets.audio.recording import stats_from_columns
+from spotify_agent_assets.audio.signal_columns import stats_from_columns
 
 FAILED_RULE = "analysis_failed"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -17,7 +17,7 @@ from typing import Any
 from spotify_agent_assets.audio.catalog import CatalogEntry
 from spotify_agent_assets.audio.features import EXTRACTOR_VERSION, FEATURE_NAMES
 from spotify_agent_assets.audio.parallel import AnalysisFailure, AnalysisResult
-from spotify_agent_assets.audio.recording import SIGNAL_COLUMNS
+from spotify_agent_assets.audio.signal_columns import SIGNAL_COLUMNS
 
 FAILED = "failed"
 ANALYSIS_COLUMNS = (*FEATURE_NAMES, *SIGNAL_COLUMNS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spotify_agent_assets.audio.features import DESCRIPTORS, FEATURE_NAMES
-from spotify_agent_assets.audio.recording import SIGNAL_COLUMNS
+from spotify_agent_assets.audio.signal_columns import SIGNAL_COLUMNS
 from spotify_agent_assets.lake.table_contract import Column, TableContract
 
 S, INT, F, B, L = "string", "int64", "float64", "bool", "list<string>"

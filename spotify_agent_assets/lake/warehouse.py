@@ -101,9 +101,25 @@ class Warehouse:
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection held under the exclusive writer lock, closed on exit."""
-        # Blocks until the previous writer (any process) has closed its connection.
+        with self._locked(read_only=False) as connection:
+            yield connection
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection taken in turn with the writers, closed on exit.
+
+        A writer (dbt holds the file for its whole run) makes DuckDB refuse readers; queuing
+        on the writers' lock waits for it to finish instead of failing after the connection's
+        own retries. The file must exist.
+        """
+        with self._locked(read_only=True) as connection:
+            yield connection
+
+    @contextmanager
+    def _locked(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        # Blocks until the previous holder (any process) has closed its connection.
         with exclusive_warehouse_lock(self.lock_path):
-            connection = self._open(read_only=False)
+            connection = self._open(read_only=read_only)
             try:
                 yield connection
             finally:

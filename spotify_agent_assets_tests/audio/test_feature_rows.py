@@ -17,7 +17,7 @@ from spotify_agent_assets.audio.feature_rows import (
 )
 from spotify_agent_assets.audio.features import EXTRACTOR_VERSION, FEATURE_NAMES
 from spotify_agent_assets.audio.parallel import AnalysisFailure
-from spotify_agent_assets.audio.recording import signal_columns, stats_from_columns
+from spotify_agent_assets.audio.signal_columns import signal_columns, stats_from_columns
 
 
 def entry(path: str, track_id: str, content_hash: str) -> CatalogEntry:

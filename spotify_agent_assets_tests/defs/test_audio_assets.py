@@ -13,7 +13,6 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import soundfile
 
@@ -22,6 +21,7 @@ from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_che
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.environment import AgentSettings, load_settings
+from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.sample_world.write_audio_zone import write_zone
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"
@@ -62,7 +62,7 @@ class AudioRuns:
 
 
 def read_table(settings: AgentSettings, name: str) -> list[dict[str, Any]]:
-    return pq.read_table(Path(settings.lake_root) / AUDIO_GROUP / name).to_pylist()
+    return ParquetLake(settings.lake_root).read(AUDIO_GROUP, name).to_pylist()
 
 
 def audio_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import pyarrow as pa
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_metadata import markdown_table
-from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 
 ANALYTICS_GROUP = "analytics"
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
@@ -102,25 +101,18 @@ def report_index_schema() -> pa.Schema:
 
 @contextmanager
 def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
-    """A read-only warehouse connection, taken in turn with the writers and closed after.
+    """``Warehouse.reader()``, failing clearly when the dbt models were never materialized.
 
-    dbt holds the warehouse file for its whole run and DuckDB refuses a reader meanwhile;
-    queuing on the writers' lock waits for the run to end instead of failing after the
-    connection's own 30 s of retries. The reads take seconds, so writers barely wait for us.
+    The reads take seconds, so writers queued behind us barely wait.
     """
     warehouse = lake.warehouse()
     if not warehouse.path.exists():
-        # Checked here: connect() would create the file under the same lock we hold below.
         raise dg.Failure(
             f"warehouse {warehouse.path} does not exist; materialize the dbt models first",
             allow_retries=False,
         )
-    with exclusive_warehouse_lock(warehouse.lock_path):
-        connection = warehouse.connect(read_only=True)
-        try:
-            yield connection
-        finally:
-            connection.close()
+    with warehouse.reader() as connection:
+        yield connection
 
 
 def _query(connection: Any, sql: str, table: str, params: list[Any] | None = None) -> pa.Table:

@@ -40,15 +40,21 @@ class AudioLandingResource(dg.ConfigurableResource):
 
     def read_zone_file(self, name: str) -> bytes | None:
         """The bytes of a file at the top of the zone (``_labels.csv``), None if it is absent."""
-        from spotify_agent_assets.audio.zone import LocalAudioZone, check_relative_path
+        from spotify_agent_assets.audio.zone import (
+            LocalAudioZone,
+            ObjectStoreAudioZone,
+            check_relative_path,
+        )
 
         check_relative_path(name)
         zone = self.zone()
         if isinstance(zone, LocalAudioZone):
             path = zone.real_root / name
             return path.read_bytes() if path.is_file() else None
+        if not isinstance(zone, ObjectStoreAudioZone):
+            raise TypeError(f"unknown audio zone type {type(zone).__name__} for {self.zone_root}")
         try:
-            with zone.filesystem.open_input_stream(name) as stream:  # type: ignore[attr-defined]
+            with zone.filesystem.open_input_stream(name) as stream:
                 return stream.read()
         except FileNotFoundError:
             return None
