@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -119,18 +119,51 @@ class ParquetLake:
         group: str,
         asset: str,
         partition_key: str | None = None,
+        *,
+        footer: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Replace the table (or one of its partitions) with ``table``, atomically.
 
         An empty table is still written, with its schema, so a re-run that yields no rows
-        replaces what an earlier run left in the partition.
+        replaces what an earlier run left in the partition. ``footer`` entries are stored in
+        the file's Parquet footer (read back with ``read_footer``), in the same atomic write
+        as the rows they describe.
         """
+        self._check_layout(group, asset, partitioned=partition_key is not None)
+        return self._write_file(table, group, asset, partition_key, footer)
+
+    def write_partitions(
+        self,
+        group: str,
+        asset: str,
+        partitions: Iterable[tuple[str, pa.Table, Mapping[str, str] | None]],
+    ) -> list[WriteResult]:
+        """``write`` for many partitions of one table, given as ``(key, table, footer)``.
+
+        The layout is checked once, not per partition: a backfill of years writes thousands
+        of partitions, and listing the table folder for each one would cost quadratic time.
+        ``partitions`` may be a generator, so only one partition is held at a time.
+        """
+        self._check_layout(group, asset, partitioned=True)
+        return [
+            self._write_file(table, group, asset, key, footer) for key, table, footer in partitions
+        ]
+
+    def _write_file(
+        self,
+        table: pa.Table | pd.DataFrame,
+        group: str,
+        asset: str,
+        partition_key: str | None,
+        footer: Mapping[str, str] | None,
+    ) -> WriteResult:
         name = f"{group}.{asset}"
         arrow = _to_arrow(table, name)
         directory = self.partition_uri(group, asset, partition_key)
         if partition_key is not None:
             arrow = _with_partition_column(arrow, partition_key, name)
-        self._check_layout(group, asset, partitioned=partition_key is not None)
+        if footer:
+            arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **footer})
 
         target = f"{directory}/{PART_FILE}"
         if self.is_s3:
@@ -174,6 +207,25 @@ class ParquetLake:
         tables = [self._read_file(path) for path in paths]
         # Permissive so an all-null column in one partition still joins the typed ones.
         return pa.concat_tables(tables, promote_options="permissive")
+
+    def read_footer(
+        self, group: str, asset: str, partition_key: str | None = None
+    ) -> dict[str, str] | None:
+        """The footer entries ``write`` stored with a table or partition (Arrow's own schema
+        entry left out), or ``None`` when it was never written. Reads only the footer."""
+        import pyarrow.parquet as pq
+
+        path = _fs_path(f"{self.partition_uri(group, asset, partition_key)}/{PART_FILE}")
+        try:
+            with self.filesystem.open_input_file(path) as handle:
+                metadata = pq.read_schema(handle).metadata or {}
+        except FileNotFoundError:
+            return None
+        return {
+            key.decode(): value.decode()
+            for key, value in metadata.items()
+            if not key.startswith((b"ARROW:", b"pandas"))
+        }
 
     def exists(self, group: str, asset: str, partition_key: str | None = None) -> bool:
         files = self._data_files(group, asset)

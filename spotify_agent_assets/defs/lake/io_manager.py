@@ -8,6 +8,7 @@ per partition, chosen by each row's ``date``. After writing, the view ``<group>.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -15,12 +16,15 @@ from pydantic import Field
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.lake import PARTITION_COLUMN, ParquetLake, validate_partition_key
+from spotify_agent_assets.lake.partitioned_output import PartitionedOutput
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 # Error messages list at most this many dates or partitions before summarising.
 MAX_LISTED = 10
+MAX_KEYS_IN_METADATA = 31
+EPOCH = date(1970, 1, 1)
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
@@ -36,28 +40,39 @@ class LakeIOManager(dg.ConfigurableIOManager):
         asset_key = context.asset_key
         label = asset_key.to_user_string()
         group, asset = context.asset_spec.group_name, asset_key.path[-1]
-        table = _as_arrow(obj, label)
         warehouse = self.storage.warehouse()
         lake = warehouse.lake
 
-        if context.has_asset_partitions:
+        if isinstance(obj, PartitionedOutput):
+            keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+            if sorted(obj.keys) != sorted(keys):
+                raise dg.DagsterInvariantViolationError(
+                    f"asset {label} returned partitions {_summarise(sorted(obj.keys))}, but "
+                    f"this run materializes {_summarise(sorted(keys)) or 'no partitions'}"
+                )
+            written = lake.write_partitions(group, asset, obj.items())
+            rows, schema = sum(w.rows for w in written), obj.schema
+        elif context.has_asset_partitions:
+            table = _as_arrow(obj, label)
             keys = list(context.asset_partition_keys)
             slices = _split_by_partition(table, keys, label)
-            for key, part in slices.items():
-                lake.write(part, group, asset, partition_key=key)
+            lake.write_partitions(group, asset, ((k, t, None) for k, t in slices.items()))
+            rows, schema = table.num_rows, table.schema
         else:
+            table = _as_arrow(obj, label)
             keys = []
             lake.write(table, group, asset)
+            rows, schema = table.num_rows, table.schema
         view = warehouse.register(group, asset, partitioned=bool(keys))
 
         context.add_output_metadata(
             {
                 "lake_uri": dg.MetadataValue.path(lake.table_uri(group, asset)),
-                "dagster/row_count": dg.MetadataValue.int(table.num_rows),
-                "partitions_written": dg.MetadataValue.json(keys),
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "partitions_written": dg.MetadataValue.json(_partitions_written(keys)),
                 "warehouse_table": dg.MetadataValue.text(view),
                 "dagster/table_name": dg.MetadataValue.text(view),
-                "dagster/column_schema": dg.MetadataValue.table_schema(_column_schema(table)),
+                "dagster/column_schema": dg.MetadataValue.table_schema(_column_schema(schema)),
             }
         )
 
@@ -136,9 +151,27 @@ def _split_by_partition(table: pa.Table, keys: list[str], label: str) -> dict[st
         pa.field(PARTITION_COLUMN, pa.date32()),
         dates,
     )
-    return {
-        key: table.filter(pc.equal(dates, pa.scalar(day, pa.date32()))) for key, day in days.items()
-    }
+    # One stable sort by day and a slice per day: a filter per key would read the whole table
+    # once per partition, which a backfill of thousands of days cannot afford.
+    order = pc.sort_indices(dates)
+    ordered = table.take(order)
+    numbers = pc.cast(ordered.column(PARTITION_COLUMN), pa.int32()).to_numpy(zero_copy_only=False)
+    slices: dict[str, pa.Table] = {}
+    for key, day in days.items():
+        number = (day - EPOCH).days
+        start, end = numbers.searchsorted(number, "left"), numbers.searchsorted(number, "right")
+        slices[key] = ordered.slice(start, end - start)
+    return slices
+
+
+def _partitions_written(keys: list[str]) -> list[str] | dict[str, Any]:
+    """The keys for a run of a month or less, else their count and range: Dagster copies the
+    metadata onto each partition's materialization, so a backfill of years listing every key
+    would store the list thousands of times."""
+    if len(keys) <= MAX_KEYS_IN_METADATA:
+        return keys
+    ordered = sorted(keys)
+    return {"count": len(ordered), "first": ordered[0], "last": ordered[-1]}
 
 
 def _summarise(values: list[str]) -> str:
@@ -147,10 +180,8 @@ def _summarise(values: list[str]) -> str:
     return f"{', '.join(values[:MAX_LISTED])}, … ({len(values)} in all, up to {values[-1]})"
 
 
-def _column_schema(table: pa.Table) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in table.schema]
-    )
+def _column_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
 
 
 def _empty_frame_like(lake: ParquetLake, group: str, asset: str) -> pa.Table:
