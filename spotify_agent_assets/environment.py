@@ -8,6 +8,7 @@ module reads ``SPOTIFY_AGENT_*`` variables.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ DATA_DIR_VAR = "SPOTIFY_AGENT_DATA_DIR"
 LAKE_URL_VAR = "SPOTIFY_AGENT_LAKE_URL"
 LANDING_URL_VAR = "SPOTIFY_AGENT_LANDING_URL"
 ROSTER_VAR = "SPOTIFY_AGENT_ROSTER"
+HISTORY_START_VAR = "SPOTIFY_AGENT_HISTORY_START"
+# Spotify's public launch: no listening history, artist or export can be older, so every real
+# extended streaming history export fits the daily partitions without any configuration. A
+# deployment that only ever sees recent data may set a later day to keep the partition views
+# short; events before the first day are skipped with a warning.
+DEFAULT_HISTORY_START = dt.date(2008, 10, 7)
 # MLflow's own variable, so the mlflow CLI and UI find the same store.
 MLFLOW_TRACKING_URI_VAR = "MLFLOW_TRACKING_URI"
 SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
@@ -49,6 +56,8 @@ class AgentSettings:
     spotify_credentials_set: bool
     mlflow_tracking_uri: str
     mlflow_artifact_root: str | None
+    history_start: dt.date = DEFAULT_HISTORY_START
+    """First day of the daily partitions (listening events, artist snapshots, daily models)."""
 
     @property
     def audio_landing_dir(self) -> str:
@@ -75,6 +84,31 @@ def current_environment(environ: Mapping[str, str] | None = None) -> AgentEnviro
         raise EnvironmentConfigError(
             f"{ENV_VAR}={raw!r} is not a known environment; expected one of: {allowed}"
         ) from None
+
+
+def history_start(environ: Mapping[str, str] | None = None) -> dt.date:
+    """``SPOTIFY_AGENT_HISTORY_START`` as a date (ISO ``YYYY-MM-DD``), default 2008-10-07."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(HISTORY_START_VAR) or "").strip()
+    if not raw:
+        return DEFAULT_HISTORY_START
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise EnvironmentConfigError(
+            f"{HISTORY_START_VAR}={raw!r} is not a date; expected an ISO date such as "
+            f"{DEFAULT_HISTORY_START.isoformat()}"
+        ) from None
+    if len(raw) != len("YYYY-MM-DD"):
+        raise EnvironmentConfigError(
+            f"{HISTORY_START_VAR}={raw!r} is not a calendar day; expected YYYY-MM-DD"
+        )
+    today = dt.datetime.now(dt.UTC).date()
+    if day > today:
+        raise EnvironmentConfigError(
+            f"{HISTORY_START_VAR}={raw} is in the future; expected a day on or before {today}"
+        )
+    return day
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
@@ -124,4 +158,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         spotify_credentials_set=all(credentials),
         mlflow_tracking_uri=tracking_uri or f"sqlite:///{local_mlflow / 'mlflow.db'}",
         mlflow_artifact_root=None if tracking_uri else str(local_mlflow / "artifacts"),
+        history_start=history_start(environ),
     )

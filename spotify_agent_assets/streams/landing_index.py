@@ -4,7 +4,10 @@ A ``stream_events`` partition is rebuilt from every landing file that touches it
 partition is a pure function of the landing zone: re-running it changes nothing, and a late
 file simply joins the files of its day. Finding those files means knowing each file's days,
 which for text files means parsing their timestamps; the index remembers the answer per file
-version (size and modification time) so each file is parsed for that once.
+version (size and modification time) so each file is parsed for that once. It also remembers
+each version's ``content_id`` (a SHA-256 of the bytes), which is what a stored partition
+records of its sources (``streams.provenance``): a file touched or copied without changing
+its content is not new data.
 
 The index is a cache, never a source of truth: a missing or stale entry is recomputed, so it
 can live on local disk even when the landing zone is in object storage.
@@ -13,8 +16,10 @@ can live on local disk even when the landing zone is in object storage.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import posixpath
 import re
 import tempfile
 from collections.abc import Iterable
@@ -29,7 +34,9 @@ if TYPE_CHECKING:
 
     from spotify_agent_assets.lake.s3 import S3Settings
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+# Read size for hashing a file: large enough for object storage, small enough to stream.
+HASH_CHUNK_BYTES = 8 << 20
 # Daily producer files live under ``<streams>/<YYYY-MM-DD>/``; that date is a file's home when
 # it holds no valid timestamp at all (so its quarantined rows still land somewhere).
 _DIR_DATE = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})/")
@@ -50,11 +57,13 @@ class LandingFile:
 
 @dataclass(frozen=True)
 class IndexedFile:
-    """A landing file with the UTC days of its events and the day its rejects are filed under."""
+    """A landing file with the UTC days of its events, the day its rejects are filed under,
+    and the identity of its content."""
 
     file: LandingFile
     days: tuple[dt.date, ...]
     home_day: dt.date
+    content_id: str
 
     def touches(self, days: set[dt.date]) -> bool:
         return self.home_day in days or not days.isdisjoint(self.days)
@@ -119,10 +128,43 @@ def home_day(file: LandingFile, days: Iterable[dt.date]) -> dt.date:
 
 
 def index_file(file: LandingFile, filesystem: FileSystem) -> IndexedFile:
-    """Read the file's timestamps (Parquet statistics where they suffice). An unreadable file
-    gets no days, only a home day, so the run for that day reports it."""
+    """Read the file's timestamps (Parquet statistics where they suffice) and hash it. An
+    unreadable file gets no days, only a home day, so the run for that day reports it."""
     days = tuple(sorted(affected_days([file.path], filesystem=filesystem)))
-    return IndexedFile(file, days, home_day(file, days))
+    return IndexedFile(file, days, home_day(file, days), content_id(file, filesystem))
+
+
+def content_id(file: LandingFile, filesystem: FileSystem) -> str:
+    """SHA-256 of the file's bytes; for an extended streaming history export, plus the name
+    of its listener folder, since that folder says whose plays they are (the same bytes in
+    another listener's folder are another listener's history).
+
+    A file that cannot be opened gets an id from its path and version, so it is never taken
+    for content that was stored.
+    """
+    from spotify_agent_assets.streams.readers import (
+        HEAD_BYTES,
+        UnreadableFileError,
+        detect_format,
+    )
+
+    digest = hashlib.sha256()
+    head = b""
+    try:
+        with filesystem.open_input_stream(file.path) as handle:
+            while chunk := handle.read(HASH_CHUNK_BYTES):
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                digest.update(chunk)
+    except (OSError, ValueError):
+        return f"unreadable:{file.path}:{file.version}"
+    try:
+        extended = detect_format(file.path, head) == "extended_history"
+    except UnreadableFileError:
+        extended = False
+    if extended:
+        return f"{digest.hexdigest()}:{posixpath.basename(posixpath.dirname(file.path))}"
+    return digest.hexdigest()
 
 
 class LandingIndex:
@@ -145,7 +187,8 @@ class LandingIndex:
             try:
                 file = LandingFile(item["path"], int(item["size"]), int(item["mtime_ns"]))
                 days = tuple(dt.date.fromisoformat(d) for d in item["days"])
-                entries[file.path] = IndexedFile(file, days, dt.date.fromisoformat(item["home"]))
+                home = dt.date.fromisoformat(item["home"])
+                entries[file.path] = IndexedFile(file, days, home, str(item["content_id"]))
             except (KeyError, TypeError, ValueError):
                 continue  # one damaged entry is just recomputed
         return cls(entries)
@@ -159,6 +202,7 @@ class LandingIndex:
                 "mtime_ns": e.file.mtime_ns,
                 "days": [d.isoformat() for d in e.days],
                 "home": e.home_day.isoformat(),
+                "content_id": e.content_id,
             }
             for e in sorted(self.entries.values(), key=lambda e: e.file.path)
         ]
@@ -186,6 +230,16 @@ class LandingIndex:
                 self.entries[path] = entry
                 computed.append(entry)
         return computed
+
+    def files_by_day(self, days: Iterable[dt.date]) -> dict[dt.date, list[IndexedFile]]:
+        """For each of ``days``, the files a rebuild of that day alone would read (path
+        order); one pass over the index, however many days are asked for."""
+        wanted = set(days)
+        by_day: dict[dt.date, list[IndexedFile]] = {day: [] for day in wanted}
+        for _, entry in sorted(self.entries.items()):
+            for day in wanted.intersection((*entry.days, entry.home_day)):
+                by_day[day].append(entry)
+        return by_day
 
     def files_for(self, days: Iterable[dt.date]) -> list[IndexedFile]:
         """The files a rebuild of these days must read, in path order (the ingestion order,

@@ -4,20 +4,28 @@ A partition is never appended to: it is recomputed from every landing file that 
 day (see ``landing_index``), so running it twice, or once for a range and once per day, gives
 the same rows. Each file's rejected records are filed under one partition, the file's home
 day, so a file spanning several days does not quarantine its bad rows several times.
+
+The partitions come back lazily (``PartitionedOutput``): a day is built from the run's compact
+event batches when the lake writes it, so a backfill of years holds one day's table at a
+time. Every partition carries its provenance (``provenance``) in its footer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from spotify_agent_assets.lake.partitioned_output import PartitionedOutput
+from spotify_agent_assets.streams.day_partitions import split_by_day
 from spotify_agent_assets.streams.event_schema import quarantine_schema, stream_events_schema
 from spotify_agent_assets.streams.ingest import ingest_files, safe_source_file
 from spotify_agent_assets.streams.landing_index import IndexedFile, LandingIndex
+from spotify_agent_assets.streams.provenance import partition_footer
 from spotify_agent_assets.streams.readers import (
     HEAD_BYTES,
     RawBatch,
@@ -45,16 +53,48 @@ class UnreadableLandingFilesError(Exception):
 
 
 @dataclass
+class EventIntegrity:
+    """Checks of each day's events as the lake writes them: the rows about to be stored."""
+
+    days_checked: int = 0
+    rows: int = 0
+    duplicate_event_ids: int = 0
+    listener_keys_not_hmac: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, events: pa.Table) -> None:
+        """Event ids unique within the day (the run's de-duplication is global, so a day is
+        the unit that can go wrong) and every listener key a 64-hex HMAC digest."""
+        import pyarrow.compute as pc
+
+        duplicates = events.num_rows - pc.count_distinct(events["event_id"]).as_py()
+        digests = pc.sum(pc.match_substring_regex(events["listener_key"], r"^[0-9a-f]{64}$"))
+        not_digest = events.num_rows - (digests.as_py() or 0)
+        with self._lock:
+            self.days_checked += 1
+            self.rows += events.num_rows
+            self.duplicate_event_ids += duplicates
+            self.listener_keys_not_hmac += not_digest
+
+    @property
+    def passed(self) -> bool:
+        return self.duplicate_event_ids == 0 and self.listener_keys_not_hmac == 0
+
+
+@dataclass
 class RebuiltPartitions:
-    """Complete partitions for ``days``: events and quarantine, each with a ``date`` column."""
+    """Complete partitions for ``days``: events and quarantine, each with a ``date`` column,
+    built when written; ``integrity`` fills in as the event partitions are built."""
 
     days: list[dt.date]
-    events: pa.Table
-    quarantine: pa.Table
+    events: PartitionedOutput
+    quarantine: PartitionedOutput
     files_read: int
     duplicates_dropped: int
+    preview: pa.Table
     events_by_day: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    integrity: EventIntegrity = field(default_factory=EventIntegrity)
 
 
 def rebuild_partitions(
@@ -68,26 +108,48 @@ def rebuild_partitions(
     """Events of ``days`` from every file touching them; raises
     ``UnreadableLandingFilesError`` (before anything is returned) if any of them is
     unreadable."""
-    import pyarrow as pa
-
     days = sorted(set(days))
+    by_day = index.files_by_day(days)
     files = index.files_for(days)
     result = ingest_files([f.file.path for f in files], key, filesystem=filesystem, now=now)
     if result.unreadable:
         raise UnreadableLandingFilesError(result.unreadable)
 
-    parts = [result.events_by_day[day] for day in days if day in result.events_by_day]
-    events = pa.concat_tables(parts) if parts else stream_events_schema().empty_table()
-    counts = Counter(events["date"].to_pylist()) if events.num_rows else Counter()
+    schema = stream_events_schema()
+    integrity = EventIntegrity()
+    by_key = {day.isoformat(): day for day in days}
+
+    # Iterating gives the days with events; ``in`` on the mapping would build the day.
+    with_events = set(result.events_by_day)
+
+    def build_events(partition_key: str) -> pa.Table:
+        day = by_key[partition_key]
+        events = result.events_by_day[day] if day in with_events else schema.empty_table()
+        integrity.record(events)
+        return events
+
     quarantine = _quarantine_for(days, files, result.quarantined, key, filesystem)
+    quarantine_by_day = split_by_day(quarantine)
+    empty_quarantine = quarantine.slice(0, 0)
+    footers = {day.isoformat(): partition_footer(by_day[day]) for day in days}
+    counts = {day.isoformat(): result.events_by_day.new_rows(day) for day in days}
+    first = next((day for day in days if counts[day.isoformat()]), None)
+    preview = result.events_by_day[first].slice(0, 5) if first else schema.empty_table()
     return RebuiltPartitions(
         days=days,
-        events=events,
-        quarantine=quarantine,
+        events=PartitionedOutput(list(by_key), build_events, schema, footers),
+        quarantine=PartitionedOutput(
+            list(by_key),
+            lambda k: quarantine_by_day.get(by_key[k], empty_quarantine),
+            quarantine.schema,
+            footers,
+        ),
         files_read=result.files_read,
         duplicates_dropped=result.duplicates_dropped,
-        events_by_day={day.isoformat(): counts.get(day, 0) for day in days},
+        preview=preview,
+        events_by_day=counts,
         quarantine_reasons=dict(Counter(quarantine["reason"].to_pylist()).most_common()),
+        integrity=integrity,
     )
 
 

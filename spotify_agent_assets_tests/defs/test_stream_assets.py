@@ -197,12 +197,27 @@ def _evaluate_sensor(settings: AgentSettings, cursor: str | None = None):
         return stream_landing_sensor(context)
 
 
-def test_sensor_turns_new_files_into_runs_for_exactly_their_days(settings, zone):
+def _requested_days(result: dg.SensorResult) -> list[str]:
+    """Every day the run requests cover (single partitions and ranges)."""
+    days = []
+    for request in result.run_requests:
+        if request.partition_key:
+            days.append(request.partition_key)
+            continue
+        first = dt.date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
+        last = dt.date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
+        days += [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    return sorted(days)
+
+
+def test_sensor_turns_new_files_into_one_run_over_exactly_their_days(settings, zone):
     first = _evaluate_sensor(settings)
-    keys = sorted(r.partition_key for r in first.run_requests)
     window = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS)]
-    assert set(window) <= set(keys)
-    assert len(keys) <= DAYS + 1  # the last UTC day may spill past the window by a few plays
+    days = _requested_days(first)
+    assert set(window) <= set(days)
+    assert len(days) <= DAYS + 1  # the last UTC day may spill past the window by a few plays
+    # Consecutive days are one run (the asset backfills a range in one run), not one per day.
+    assert len(first.run_requests) == 1
 
     again = _evaluate_sensor(settings, first.cursor)
     assert isinstance(again, dg.SkipReason)
@@ -219,6 +234,43 @@ def test_sensor_turns_new_files_into_runs_for_exactly_their_days(settings, zone)
     os.utime(final)  # a rename keeps the mtime; producers' files are newer than the cursor
     late_result = _evaluate_sensor(settings, first.cursor)
     assert [r.partition_key for r in late_result.run_requests] == [day.isoformat()]
+
+
+def test_sensor_requests_nothing_for_content_that_is_stored(settings, zone):
+    """After ingestion, a brand-new cursor requests no run; a touched or re-delivered file
+    with the same bytes requests none; a new file gives exactly its days, a rewritten file its
+    days again."""
+    whole = _evaluate_sensor(settings)
+    [request] = whole.run_requests
+    _materialize(settings, tags=request.tags)
+
+    fresh = _evaluate_sensor(settings)  # a brand-new cursor sees every file as new
+    assert fresh.run_requests == [], _requested_days(fresh)
+    cursor = fresh.cursor
+
+    # Touched, and copied under another name: the same bytes are already stored.
+    day = FIRST + dt.timedelta(days=1)
+    original = sorted((zone / day.isoformat()).iterdir())[0]
+    os.utime(original)
+    shutil.copyfile(original, original.with_name(f"redelivered-{original.name}"))
+    same = _evaluate_sensor(settings, cursor)
+    assert same.run_requests == []
+    cursor = same.cursor
+
+    # A new file: exactly its day.
+    listening = ListeningWorld(SampleWorld(), n_listeners=150, first_day=FIRST, days=DAYS)
+    late = zone / day.isoformat() / "late-00.jsonl"
+    write_events(listening.events_for_day(day).slice(0, 10), late, "jsonl")
+    new = _evaluate_sensor(settings, cursor)
+    assert _requested_days(new) == [day.isoformat()]
+    _materialize(settings, partition_key=day.isoformat())
+    assert _evaluate_sensor(settings).run_requests == []
+
+    # Rewritten with other content: its day again.
+    write_events(listening.events_for_day(day).slice(10, 30), late, "jsonl")
+    os.utime(late, ns=(late.stat().st_mtime_ns + 10**9,) * 2)
+    rewritten = _evaluate_sensor(settings, new.cursor)
+    assert _requested_days(rewritten) == [day.isoformat()]
 
 
 def test_a_late_file_rematerializes_its_day(settings, zone):
@@ -243,23 +295,47 @@ def test_a_late_file_rematerializes_its_day(settings, zone):
     assert _events(settings, day).num_rows == before + 2
 
 
-def test_hourly_schedule_covers_yesterday_only_just_after_midnight():
-    def keys(hour: int) -> list[str]:
-        at = dt.datetime(2026, 10, 10, hour, 5, tzinfo=dt.UTC)
-        # As a context manager: an unclosed context leaves the instance it made current for
-        # Dagster, and later tests then load definitions against a disposed instance.
-        with dg.build_schedule_context(scheduled_execution_time=at) as context:
-            return [r.partition_key for r in hourly_stream_ingestion(context)]
+def _hourly(settings: AgentSettings, at: dt.datetime) -> list[str] | str:
+    resources = {"stream_landing": build_resources(settings)["stream_landing"]}
+    # As a context manager: an unclosed context leaves the instance it made current for
+    # Dagster, and later tests then load definitions against a disposed instance.
+    with dg.build_schedule_context(scheduled_execution_time=at, resources=resources) as context:
+        result = hourly_stream_ingestion(context)
+    if isinstance(result, dg.SkipReason):
+        return result.skip_message or ""
+    return [r.partition_key for r in result]
 
-    assert keys(1) == ["2026-10-09", "2026-10-10"]
-    assert keys(14) == ["2026-10-10"]
+
+def test_hourly_schedule_covers_yesterday_just_after_midnight_and_skips_stored_days(settings, zone):
+    today = FIRST + dt.timedelta(days=2)
+    after_midnight = dt.datetime.combine(today, dt.time(1, 5), dt.UTC)
+    afternoon = dt.datetime.combine(today, dt.time(14, 5), dt.UTC)
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert _hourly(settings, after_midnight) == [yesterday, today.isoformat()]
+    assert _hourly(settings, afternoon) == [today.isoformat()]
+
+    _materialize(settings, tags=_range_tags(today - dt.timedelta(days=1), today))
+    assert "already hold" in _hourly(settings, after_midnight)
+    assert "already hold" in _hourly(settings, afternoon)
 
 
 def test_integrity_check_passes_on_real_data_and_fails_on_a_duplicate(settings, zone):
-    from spotify_agent_assets.defs.streams.assets import _integrity_check
+    from spotify_agent_assets.streams.rebuild import EventIntegrity
 
     result = _materialize(settings, partition_key=FIRST.isoformat())
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed
+    assert evaluation.metadata["rows_checked"].value > 0
     events = _events(settings, FIRST)
-    assert not _integrity_check(pa.concat_tables([events, events.slice(0, 1)])).passed
+    repeated = EventIntegrity()
+    repeated.record(pa.concat_tables([events, events.slice(0, 1)]))
+    assert not repeated.passed and repeated.duplicate_event_ids == 1
+    raw = EventIntegrity()
+    raw.record(
+        events.set_column(
+            events.schema.get_field_index("listener_key"),
+            "listener_key",
+            pa.array(["listener-1"] * events.num_rows),
+        )
+    )
+    assert not raw.passed and raw.listener_keys_not_hmac == events.num_rows

@@ -2,6 +2,9 @@
 
 import dagster as dg
 
-# One partition per UTC day of event time. end_offset=1: today's partition exists, so the
-# hourly ingestion can land today's files as they arrive instead of a day later.
-STREAM_DAYS = dg.DailyPartitionsDefinition(start_date="2026-09-01", end_offset=1)
+from spotify_agent_assets.environment import history_start
+
+# One partition per UTC day of event time, from SPOTIFY_AGENT_HISTORY_START (default: Spotify's
+# launch, so a whole imported listening history fits). end_offset=1: today's partition
+# exists, so the hourly ingestion can land today's files as they arrive instead of a day later.
+STREAM_DAYS = dg.DailyPartitionsDefinition(start_date=history_start().isoformat(), end_offset=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,10 +15,13 @@ from spotify_agent_assets.defs.lake.resources import LakeResource
 if TYPE_CHECKING:
     from pyarrow.fs import FileSystem
 
-    from spotify_agent_assets.streams.landing_index import LandingIndex
+    from spotify_agent_assets.streams.landing_index import LandingFile, LandingIndex
     from spotify_agent_assets.streams.pseudonymize import PseudonymKey
 
 INDEX_FILE = "landing_index.json"
+STREAMS_GROUP = "streams"
+# The two tables one rebuild writes; a day is stored only when both carry its provenance.
+STREAM_TABLES = ("stream_events", "stream_quarantine")
 
 
 class StreamLandingResource(dg.ConfigurableResource):
@@ -55,11 +60,29 @@ class StreamLandingResource(dg.ConfigurableResource):
 
         return LandingIndex.load(self.index_path)
 
-    def refreshed_index(self, filesystem: FileSystem) -> LandingIndex:
-        """The index brought up to date with the zone's current listing, and saved."""
+    def refreshed_index(
+        self, filesystem: FileSystem, listing: list[LandingFile] | None = None
+    ) -> LandingIndex:
+        """The index brought up to date with the zone's current listing (pass it if already
+        listed), and saved."""
         from spotify_agent_assets.streams.landing_index import list_landing_files
 
         index = self.cached_index()
-        index.refresh(list_landing_files(filesystem), filesystem)
+        index.refresh(
+            listing if listing is not None else list_landing_files(filesystem), filesystem
+        )
         index.save(self.index_path)
         return index
+
+    def stored_footers(self, day: dt.date) -> list[dict[str, str] | None]:
+        """The footers of the day's stored ``stream_events`` and ``stream_quarantine``
+        partitions (``None`` for one never written): what ``streams.provenance`` compares."""
+        lake = self.storage.lake()
+        key = day.isoformat()
+        return [lake.read_footer(STREAMS_GROUP, table, key) for table in STREAM_TABLES]
+
+    def stale_days(self, days: Iterable[dt.date], index: LandingIndex) -> list[dt.date]:
+        """Those of ``days`` whose stored partitions differ from what the zone gives."""
+        from spotify_agent_assets.streams.provenance import stale_days
+
+        return stale_days(days, index, self.stored_footers)
