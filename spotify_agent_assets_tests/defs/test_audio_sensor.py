@@ -110,6 +110,12 @@ def test_the_sensor_runs_exactly_the_new_or_changed_files(settings: AgentSetting
         requests, _, skip = tick(defs, instance, cursor)
         assert requests == [] and skip
 
+        # A brand-new cursor over the analysed zone, with one file touched but not changed:
+        # every file looks new, none would change what is stored, so no run.
+        os.utime(first_files[1])
+        requests, fresh_cursor, _ = tick(defs, instance, None)
+        assert requests == [] and fresh_cursor is not None
+
 
 def test_rows_from_another_extractor_version_are_analysed_again(
     settings: AgentSettings,
