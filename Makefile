@@ -43,7 +43,7 @@ $(STAMP):
 	touch $@
 
 run: setup
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m spotify_agent_assets.local_instance
 	$(DAGSTER) --select 'group:spotify'
 	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_landing_zone
@@ -59,7 +59,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 ui: setup
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m spotify_agent_assets.local_instance
 	$(BIN)/dagster dev -w workspace.yaml
 
 lint: setup
