@@ -11,6 +11,8 @@ Behaviour worth knowing:
   client id and secret may ask for one).
 - `fields` on playlist endpoints is applied in full, nested selections included
   (`tracks.items(track(name,id)),snapshot_id`); exclusions (`!`) are refused with 400.
+- `fixed` (a `FixedObjects`) holds objects served verbatim instead of the world's, by id:
+  recorded real answers, bent by a test.
 - Playlist items that are podcast episodes are always returned as episode objects, whether or
   not `additional_types` names `episode`.
 - Search is a case-insensitive substring match of `q` on names; field filters such as
@@ -30,6 +32,13 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from spotify_agent_assets.sample_world.field_selection import (
+    FieldTree,
+    InvalidFieldsError,
+    parse_fields,
+    select_fields,
+)
+from spotify_agent_assets.sample_world.fixed_objects import FixedObjects
 from spotify_agent_assets.sample_world.world import (
     DEFAULT_AS_OF,
     WORLD_START,
@@ -100,14 +109,17 @@ class SampleWorldApi:
         world: SampleWorld,
         as_of: date = DEFAULT_AS_OF,
         credentials: tuple[str, str] | None = None,
+        fixed: FixedObjects | None = None,
     ) -> None:
         self.world = world
         self.as_of = as_of
         self.credentials = credentials
+        self.fixed = fixed if fixed is not None else FixedObjects()
         self._tokens: dict[str, bool] = {}  # token -> expired
         self._issued = 0
         self._lock = threading.Lock()
-        self._routes: dict[tuple[str, ...], Callable[[_Request, str], JsonObject]] = {
+        # Handlers answer Any: a fixed object is served whatever its shape.
+        self._routes: dict[tuple[str, ...], Callable[[_Request, str], Any]] = {
             ("artists",): self._several_artists,
             ("artists", "*"): self._artist,
             ("artists", "*", "albums"): self._artist_albums,
@@ -225,15 +237,19 @@ class SampleWorldApi:
             world.artist_json(i, day, base_url=request.base_url) if world.artist(i) else None
             for i in ids
         ]
-        return {"artists": artists}
+        return {"artists": _with_fixed(self.fixed.artists, ids, artists)}
 
-    def _artist(self, request: _Request, artist_id: str) -> JsonObject:
+    def _artist(self, request: _Request, artist_id: str) -> Any:
+        if artist_id in self.fixed.artists:
+            return self.fixed.artists[artist_id]
         self._require_artist(artist_id)
         return self.world.artist_json(artist_id, self.as_of, base_url=request.base_url)
 
     def _artist_albums(self, request: _Request, artist_id: str) -> JsonObject:
+        if artist_id in self.fixed.artist_albums:
+            listing = self.fixed.artist_albums[artist_id]
+            return _page(request, listing, f"artists/{artist_id}/albums", default=20, maximum=50)
         self._require_artist(artist_id)
-        offset, limit = _paging(request, default=20, maximum=50)
         market = _market(request)
         groups_param = request.param("include_groups")
         groups = groups_param.split(",") if groups_param else list(_ALBUM_GROUPS)
@@ -249,16 +265,9 @@ class SampleWorldApi:
             self.world.simplified_album_json(
                 album_id, self.as_of, base_url=request.base_url, album_group=group
             )
-            for album_id, group in found[offset : offset + limit]
+            for album_id, group in found
         ]
-        return paging_json(
-            items,
-            endpoint=f"{request.base_url}artists/{artist_id}/albums",
-            offset=offset,
-            limit=limit,
-            total=len(found),
-            query=request.others("offset", "limit"),
-        )
+        return _page(request, items, f"artists/{artist_id}/albums", default=20, maximum=50)
 
     def _artist_top_tracks(self, request: _Request, artist_id: str) -> JsonObject:
         self._require_artist(artist_id)
@@ -280,32 +289,28 @@ class SampleWorldApi:
             else None
             for i in ids
         ]
-        return {"albums": albums}
+        return {"albums": _with_fixed(self.fixed.albums, ids, albums)}
 
-    def _album(self, request: _Request, album_id: str) -> JsonObject:
+    def _album(self, request: _Request, album_id: str) -> Any:
+        if album_id in self.fixed.albums:
+            return self.fixed.albums[album_id]
         self._require_album(album_id)
         market = _market(request)
         return self.world.album_json(album_id, self.as_of, base_url=request.base_url, market=market)
 
     def _album_tracks(self, request: _Request, album_id: str) -> JsonObject:
+        if album_id in self.fixed.album_tracks:
+            items = self.fixed.album_tracks[album_id]
+            return _page(request, items, f"albums/{album_id}/tracks", default=20, maximum=50)
         self._require_album(album_id)
-        offset, limit = _paging(request, default=20, maximum=50)
         market = _market(request)
-        track_ids = self.world.album_track_ids(album_id, self.as_of)
         items = [
             self.world.simplified_track_json(
                 t, self.as_of, base_url=request.base_url, market=market
             )
-            for t in track_ids[offset : offset + limit]
+            for t in self.world.album_track_ids(album_id, self.as_of)
         ]
-        return paging_json(
-            items,
-            endpoint=f"{request.base_url}albums/{album_id}/tracks",
-            offset=offset,
-            limit=limit,
-            total=len(track_ids),
-            query=request.others("offset", "limit"),
-        )
+        return _page(request, items, f"albums/{album_id}/tracks", default=20, maximum=50)
 
     def _several_tracks(self, request: _Request, _: str) -> JsonObject:
         ids = _ids(request, 50)
@@ -316,19 +321,23 @@ class SampleWorldApi:
             else None
             for i in ids
         ]
-        return {"tracks": tracks}
+        return {"tracks": _with_fixed(self.fixed.tracks, ids, tracks)}
 
-    def _track(self, request: _Request, track_id: str) -> JsonObject:
+    def _track(self, request: _Request, track_id: str) -> Any:
+        if track_id in self.fixed.tracks:
+            return self.fixed.tracks[track_id]
         _check_id(track_id)
         if not self.world.track_visible(track_id, self.as_of):
             raise _ApiError(404, "Resource not found")
         market = _market(request)
         return self.world.track_json(track_id, self.as_of, base_url=request.base_url, market=market)
 
-    def _playlist(self, request: _Request, playlist_id: str) -> JsonObject:
+    def _playlist(self, request: _Request, playlist_id: str) -> Any:
+        if playlist_id in self.fixed.playlists:
+            return select_fields(self.fixed.playlists[playlist_id], _fields(request))
         self._require_playlist(playlist_id)
         market = _market(request)
-        fields = _parse_fields(request.param("fields"))
+        fields = _fields(request)
         items_query = {
             k: v for k, v in request.query.items() if k in ("market", "additional_types") and v
         }
@@ -339,13 +348,18 @@ class SampleWorldApi:
             market=market,
             items_query=items_query,
         )
-        return _select(playlist, fields)
+        return select_fields(playlist, fields)
 
     def _playlist_items(self, request: _Request, playlist_id: str) -> JsonObject:
+        if playlist_id in self.fixed.playlist_items:
+            items = self.fixed.playlist_items[playlist_id]
+            path = f"playlists/{playlist_id}/{request.route[2]}"
+            page = _page(request, items, path, default=100, maximum=100)
+            return select_fields(page, _fields(request))
         self._require_playlist(playlist_id)
         offset, limit = _paging(request, default=100, maximum=100)
         market = _market(request)
-        fields = _parse_fields(request.param("fields"))
+        fields = _fields(request)
         entries = self.world.playlist_entries(playlist_id, self.as_of)
         items = [
             self.world.playlist_item_json(e, self.as_of, base_url=request.base_url, market=market)
@@ -359,7 +373,7 @@ class SampleWorldApi:
             total=len(entries),
             query=request.others("offset", "limit"),
         )
-        return _select(page, fields)
+        return select_fields(page, fields)
 
     def _search(self, request: _Request, _: str) -> JsonObject:
         text = request.param("q")
@@ -482,51 +496,28 @@ def _market(request: _Request) -> str | None:
     return market
 
 
-# A parsed `fields` expression: key -> selection inside it (None: the whole value).
-FieldTree = dict[str, "FieldTree | None"]
+def _with_fixed(fixed: Mapping[str, Any], ids: list[str], answers: list[Any]) -> list[Any]:
+    """A batch answer with the fixed objects in the slots of their ids."""
+    return [fixed.get(i, answer) for i, answer in zip(ids, answers, strict=True)]
 
 
-def _parse_fields(expression: str | None) -> FieldTree | None:
-    """Parse Spotify's `fields` syntax, e.g. `name,tracks.items(added_at,track(id,name))`."""
-    if expression is None:
-        return None
-    tree, position = _parse_field_list(expression, 0)
-    if position != len(expression):
-        raise _ApiError(400, f"Invalid fields expression: {expression}")
-    return tree
+def _fields(request: _Request) -> FieldTree | None:
+    try:
+        return parse_fields(request.param("fields"))
+    except InvalidFieldsError as error:
+        raise _ApiError(400, str(error)) from None
 
 
-def _parse_field_list(text: str, position: int) -> tuple[FieldTree, int]:
-    tree: FieldTree = {}
-    while True:
-        match = re.compile(r"[A-Za-z_]+(?:\.[A-Za-z_]+)*").match(text, position)
-        if match is None:
-            raise _ApiError(400, f"Invalid fields expression: {text}")
-        position = match.end()
-        subtree: FieldTree | None = None
-        if position < len(text) and text[position] == "(":
-            subtree, position = _parse_field_list(text, position + 1)
-            if position >= len(text) or text[position] != ")":
-                raise _ApiError(400, f"Invalid fields expression: {text}")
-            position += 1
-        *parents, leaf = match.group().split(".")
-        node = tree
-        for name in parents:
-            existing = node.get(name)
-            node[name] = existing = existing if existing is not None else {}
-            node = existing
-        node[leaf] = subtree
-        if position < len(text) and text[position] == ",":
-            position += 1
-            continue
-        return tree, position
-
-
-def _select(value: Any, tree: FieldTree | None) -> Any:
-    if tree is None or value is None:
-        return value
-    if isinstance(value, list):
-        return [_select(item, tree) for item in value]
-    if isinstance(value, dict):
-        return {key: _select(value[key], sub) for key, sub in tree.items() if key in value}
-    return value
+def _page(
+    request: _Request, items: list[Any], path: str, *, default: int, maximum: int
+) -> JsonObject:
+    """One page of a listing: `limit` items from `offset`, with links to the neighbours."""
+    offset, limit = _paging(request, default=default, maximum=maximum)
+    return paging_json(
+        items[offset : offset + limit],
+        endpoint=f"{request.base_url}{path}",
+        offset=offset,
+        limit=limit,
+        total=len(items),
+        query=request.others("offset", "limit"),
+    )

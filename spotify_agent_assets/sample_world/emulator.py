@@ -4,7 +4,8 @@ Tests point spotipy (or any HTTP client) at `api_base_url` and `accounts_url` an
 production code path over real sockets, including the failures Spotify is known for: 429s with
 and without `Retry-After` (also spelled in lower case, also `0`), 5xx answers, slow answers that
 trip client timeouts, and tokens that expire mid-run. Faults are drawn from a seeded stream, so
-the same `FaultPlan` and the same sequence of requests give the same faults.
+the same `FaultPlan` and the same sequence of requests give the same faults. `fixed` serves given
+objects (recorded real answers, bent by a test) in place of the world's.
 
 Requests are recorded once answered (after a slow answer's sleep), so a client that timed out
 may look at the log before its request shows up.
@@ -29,6 +30,7 @@ from spotify_agent_assets.sample_world.api import (
     bearer_token,
     error_response,
 )
+from spotify_agent_assets.sample_world.fixed_objects import FixedObjects
 from spotify_agent_assets.sample_world.world import DEFAULT_AS_OF, SampleWorld
 
 ALL_FAULT_KINDS: tuple[str, ...] = (
@@ -143,9 +145,10 @@ class SpotifyEmulator:
         as_of: date = DEFAULT_AS_OF,
         faults: FaultPlan = FaultPlan(),  # frozen, so sharing one default is safe
         credentials: tuple[str, str] | None = DEFAULT_EMULATOR_CREDENTIALS,
+        fixed: FixedObjects | None = None,
     ) -> None:
         self.world = world if world is not None else SampleWorld()
-        self.api = SampleWorldApi(self.world, as_of=as_of, credentials=credentials)
+        self.api = SampleWorldApi(self.world, as_of=as_of, credentials=credentials, fixed=fixed)
         self._lock = threading.Lock()
         self._log: list[RecordedRequest] = []
         self._faults = faults
@@ -222,6 +225,11 @@ class SpotifyEmulator:
     @as_of.setter
     def as_of(self, day: date) -> None:
         self.api.as_of = day
+
+    @property
+    def fixed(self) -> FixedObjects:
+        """Objects served verbatim instead of the world's; change them between syncs."""
+        return self.api.fixed
 
     def expire_tokens(self) -> None:
         self.api.expire_tokens()
