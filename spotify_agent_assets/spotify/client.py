@@ -147,17 +147,20 @@ class SpotifyCatalogClient:
         """A snapshot of the request counters so far."""
         return self._stats.snapshot()
 
-    def get_artists(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
-        """Full artist objects for `ids` (deduplicated, order kept); None where Spotify has none."""
+    def get_artists(self, ids: Sequence[str]) -> list[Any]:
+        """Full artist objects for `ids` (deduplicated, order kept); None where Spotify has none.
+
+        A slot holds whatever Spotify sent there; the sync checks that it is an object.
+        """
         return self._get_batched(
             ids, "artist", "artists", ARTIST_BATCH_SIZE, self._spotify.artists, market=False
         )
 
-    def get_tracks(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+    def get_tracks(self, ids: Sequence[str]) -> list[Any]:
         """Full track objects for `ids` (deduplicated, order kept); None where Spotify has none."""
         return self._get_batched(ids, "track", "tracks", TRACK_BATCH_SIZE, self._spotify.tracks)
 
-    def get_albums(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+    def get_albums(self, ids: Sequence[str]) -> list[Any]:
         """Full album objects for `ids` (deduplicated, order kept); None where Spotify has none."""
         return self._get_batched(ids, "album", "albums", ALBUM_BATCH_SIZE, self._spotify.albums)
 
@@ -251,11 +254,11 @@ class SpotifyCatalogClient:
         fetch: Callable[..., Any],
         *,
         market: bool = True,
-    ) -> list[dict[str, Any] | None]:
+    ) -> list[Any]:
         if isinstance(ids, str):
             raise TypeError(f"{endpoint}: expected a sequence of ids, got a single string")
         unique = list(dict.fromkeys(normalize_spotify_id(value, kind) for value in ids))
-        results: list[dict[str, Any] | None] = []
+        results: list[Any] = []
         for batch in _chunks(unique, batch_size):
             if market:
                 payload = self._call(endpoint, lambda b=batch: fetch(b, market=self.market))

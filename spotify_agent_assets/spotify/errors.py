@@ -57,5 +57,16 @@ class SpotifyPaginationError(SpotifyError):
     """A paging object pointed back at a page we already read (the loop would never end)."""
 
 
+# The `field` of an error about a record as a whole: not an object, null in a batch, an error
+# answer instead of the record.
+WHOLE_RECORD = "(record)"
+
+
 class SpotifyParseError(SpotifyError, ValueError):
-    """A Spotify JSON object is unusable (not an object, or lacks a required id)."""
+    """A Spotify JSON object is unusable: not an object, no usable id, or a needed field of the
+    wrong type (the rules are in `parsing`). `field` is the dotted path of the offending field,
+    or `WHOLE_RECORD`."""
+
+    def __init__(self, message: str, field: str = WHOLE_RECORD) -> None:
+        super().__init__(message)
+        self.field = field

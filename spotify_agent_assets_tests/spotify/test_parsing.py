@@ -1,4 +1,6 @@
-"""Parsers against every recorded Spotify response we hold, plus the quirks seen in the wild.
+"""Parsers against every recorded Spotify response we hold, the quirks seen in the wild, and the
+parsing rules: every optional or nullable field of the spec absent or null, wrong types nulled
+(descriptive fields) or refused naming the field (keys, links, the numbers we report on).
 
 The recordings live outside the repository (the shared data folder); they are read in place,
 never copied in.
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from spotify_agent_assets.spotify.errors import SpotifyParseError
+from spotify_agent_assets.spotify.errors import WHOLE_RECORD, SpotifyParseError
 from spotify_agent_assets.spotify.parsing import (
     largest_image_url,
     parse_album,
@@ -25,6 +27,15 @@ from spotify_agent_assets.spotify.parsing import (
     parse_track,
     release_day,
     unwrap_batch,
+)
+from spotify_agent_assets_tests.spotify.recorded_shapes import (
+    EFFECTS,
+    KEY_FIELDS,
+    SHAPES,
+    Bend,
+    all_bends,
+    bends,
+    expected_row,
 )
 
 SPOTIFY_API_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "spotify-api"
@@ -90,14 +101,17 @@ def test_every_recording_parses(path: Path) -> None:
     document = json.loads(path.read_text(encoding="utf-8"))
     parsed = _parse_everything(document)
     for row in parsed.get("artist", []):
-        assert row["artist_id"] and isinstance(row["genres"], list)
+        # Simplified artists (inside albums and tracks) carry no genres: unknown, not none.
+        assert row["artist_id"] and (row["genres"] is None or isinstance(row["genres"], list))
     for row in parsed.get("album", []):
-        assert row["album_id"] and isinstance(row["artist_ids"], list)
+        assert row["album_id"] and (
+            row["artist_ids"] is None or isinstance(row["artist_ids"], list)
+        )
         if row["release_date"]:
             assert isinstance(row["release_day"], dt.date)
     for row in parsed.get("track", []):
         assert row["track_id"] or row["is_local"]
-        assert isinstance(row["available_markets"], list)
+        assert row["available_markets"] is None or isinstance(row["available_markets"], list)
     for row in parsed.get("playlist_item", []):
         assert row["item_type"] in {"track", "episode", "local", "missing"}
 
@@ -256,10 +270,11 @@ def test_new_style_item_key_and_empty_markets() -> None:
 
 def test_nulls_everywhere_become_none() -> None:
     row = parse_artist({"id": "a", "followers": None, "images": None, "genres": None})
-    assert row["followers"] is None and row["image_url"] is None and row["genres"] == []
+    assert row["followers"] is None and row["image_url"] is None and row["genres"] is None
     album = parse_album({"id": "b", "artists": None, "release_date": None})
     assert album["release_day"] is None and album["primary_artist_id"] is None
-    track = parse_track({"id": "c", "album": None, "external_ids": None, "popularity": True})
+    assert album["artist_ids"] is None
+    track = parse_track({"id": "c", "album": None, "external_ids": None, "popularity": None})
     assert track["album_id"] is None and track["isrc"] is None and track["popularity"] is None
 
 
@@ -288,6 +303,7 @@ def test_release_day(value: str | None, precision: str | None, expected: dt.date
         (lambda: parse_playlist({"id": ""}), "playlist object has no usable `id`"),
         (lambda: parse_playlist_item("x", "p", 0), "playlist item object"),
         (lambda: parse_paging({"items": "x"}), "expected a list"),
+        (lambda: parse_paging({"items": [], "next": 5}), "`next` = int 5; expected a string"),
         (lambda: unwrap_batch({"artists": 1}, "artists"), "artists batch response"),
     ],
 )
@@ -299,3 +315,163 @@ def test_unusable_objects_raise(call: Any, fragment: str) -> None:
 def test_unwrap_batch_keeps_null_slots() -> None:
     batch = unwrap_batch({"tracks": [{"id": "a"}, None, {"id": "b"}]}, "tracks")
     assert batch == [{"id": "a"}, None, {"id": "b"}]
+
+
+def test_unwrap_batch_keeps_slots_that_are_not_objects() -> None:
+    # The sync quarantines such a slot under the id it asked for, which only it knows.
+    assert unwrap_batch({"artists": [{"id": "a"}, "x", 3]}, "artists") == [{"id": "a"}, "x", 3]
+
+
+# ---- every optional or nullable field of the spec, absent or null --------------------------
+
+
+def _parse(shape: str, obj: Any) -> dict[str, Any]:
+    if shape == "artist":
+        return parse_artist(obj)
+    if shape in ("album", "release"):
+        return parse_album(obj)
+    if shape == "track":
+        # A full track names its album; the sync also passes the album it listed it under.
+        return parse_track(obj, album_id=SHAPES["track"].recorded()["album"]["id"])
+    if shape == "playlist":
+        return parse_playlist(obj)
+    return parse_playlist_item(obj, "59ZbFPES4DQwEjBpWHzrtC", 0)
+
+
+def test_the_spec_gives_the_fields_we_read() -> None:
+    if not all_bends():
+        pytest.skip(f"recorded Spotify responses not available at {RECORDINGS}")
+    # Derived, not listed by hand: a few fields that must be among them prove the derivation.
+    paths = {(b.shape, b.path) for b in all_bends()}
+    for expected in [
+        ("artist", "followers.total"),
+        ("playlist", "snapshot_id"),
+        ("playlist", "owner.display_name"),
+        ("track", "external_ids.isrc"),
+        ("playlist_item", "track"),
+        ("playlist_item", "added_at"),
+        ("artist", "images[].width"),
+    ]:
+        assert expected in paths
+    # Every effect the tests expect belongs to a field the spec lets be absent or null.
+    for shape, effects in EFFECTS.items():
+        unknown = set(effects) - {b.path for b in bends(shape)}
+        assert not unknown, f"{shape}: {unknown} are not optional or nullable fields"
+
+
+@pytest.mark.parametrize("bend", all_bends(), ids=lambda b: b.label)
+def test_optional_field_absent_or_null(bend: Bend) -> None:
+    recorded = SHAPES[bend.shape].recorded()
+    bent = bend.apply(recorded)
+    assert bent != recorded or bend.mode == "null"
+    if bend.path in KEY_FIELDS:
+        with pytest.raises(SpotifyParseError, match="no usable `id`") as raised:
+            _parse(bend.shape, bent)
+        assert raised.value.field == bend.path
+        return
+    assert _parse(bend.shape, bent) == expected_row(bend, _parse(bend.shape, recorded))
+
+
+# ---- wrong types: descriptive fields become null, needed ones refuse the record --------------
+
+ARTIST = {"id": "a1", "name": "A", "followers": {"total": 5}, "popularity": 40, "genres": ["x"]}
+TRACK = {"id": "t1", "name": "T", "artists": [{"id": "a1"}], "album": {"id": "b1"}}
+PLAYLIST = {"id": "p1", "snapshot_id": "s1", "followers": {"total": 9}, "owner": {"id": "o"}}
+ITEM = {"added_at": "2020-01-01T00:00:00Z", "track": {"id": "t1", "type": "track"}}
+
+
+@pytest.mark.parametrize(
+    ("parse", "obj", "column"),
+    [
+        (parse_artist, {**ARTIST, "name": 7}, "name"),
+        (parse_artist, {**ARTIST, "genres": "rock"}, "genres"),
+        (parse_artist, {**ARTIST, "genres": ["rock", 3]}, "genres"),
+        (parse_artist, {**ARTIST, "uri": ["spotify:artist:a1"]}, "uri"),
+        (parse_artist, {**ARTIST, "images": {"url": "u"}}, "image_url"),
+        (parse_album, {"id": "b1", "release_date": 1983}, "release_date"),
+        (parse_album, {"id": "b1", "total_tracks": "13"}, "total_tracks"),
+        (parse_album, {"id": "b1", "external_ids": "upc"}, "upc"),
+        (parse_track, {**TRACK, "duration_ms": "222200"}, "duration_ms"),
+        (parse_track, {**TRACK, "explicit": "false"}, "explicit"),
+        (parse_track, {**TRACK, "available_markets": "SE"}, "available_markets"),
+        (parse_playlist, {**PLAYLIST, "snapshot_id": 12}, "snapshot_id"),
+        (parse_playlist, {**PLAYLIST, "owner": 5}, "owner_id"),
+        (parse_playlist, {**PLAYLIST, "public": "yes"}, "public"),
+        (parse_playlist, {**PLAYLIST, "tracks": {"total": "105"}}, "total_items"),
+        (lambda o: parse_playlist_item(o, "p1", 0), {**ITEM, "added_at": 0}, "added_at"),
+        (lambda o: parse_playlist_item(o, "p1", 0), {**ITEM, "added_by": "me"}, "added_by"),
+    ],
+)
+def test_a_descriptive_field_of_the_wrong_type_is_stored_as_null(
+    parse: Any, obj: dict[str, Any], column: str
+) -> None:
+    row = parse(obj)
+    assert row[column] is None
+    assert next(v for k, v in row.items() if k.endswith("_id") or k == "position") is not None
+
+
+@pytest.mark.parametrize(
+    ("parse", "obj", "field"),
+    [
+        (parse_artist, {**ARTIST, "id": 5}, "id"),
+        (parse_artist, {**ARTIST, "followers": {"total": "306565"}}, "followers.total"),
+        (parse_artist, {**ARTIST, "followers": 5}, "followers"),
+        (parse_artist, {**ARTIST, "popularity": True}, "popularity"),
+        (parse_artist, "not an artist", WHOLE_RECORD),
+        (parse_album, {"id": "b1", "artists": "Band of Horses"}, "artists"),
+        (parse_album, {"id": "b1", "artists": [{"id": "a1"}, "a2"]}, "artists[1]"),
+        (parse_album, {"id": "b1", "artists": [{"id": 3}]}, "artists[0].id"),
+        (parse_track, {**TRACK, "artists": {"id": "a1"}}, "artists"),
+        (parse_track, {**TRACK, "album": "b1"}, "album"),
+        (parse_track, {**TRACK, "album": {"id": 1}}, "album.id"),
+        (parse_track, {**TRACK, "popularity": "73"}, "popularity"),
+        (parse_playlist, {**PLAYLIST, "followers": {"total": "many"}}, "followers.total"),
+        (parse_playlist, {**PLAYLIST, "id": ""}, "id"),
+    ],
+)
+def test_a_needed_field_of_the_wrong_type_refuses_the_record_naming_it(
+    parse: Any, obj: Any, field: str
+) -> None:
+    with pytest.raises(SpotifyParseError) as raised:
+        parse(obj)
+    assert raised.value.field == field
+    # The reason names the field and what was expected (or that there is no usable id).
+    assert field in str(raised.value) or field == WHOLE_RECORD
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ("spotify:track:3n3Ppam7vgaVa1iaRUc9Lp", WHOLE_RECORD),
+        (None, WHOLE_RECORD),
+        ({**ITEM, "track": "3n3Ppam7vgaVa1iaRUc9Lp"}, "track"),
+        ({**ITEM, "item": ["x"]}, "item"),
+        ({**ITEM, "track": {"id": 7, "type": "track"}}, "track.id"),
+        ({**ITEM, "track": {"id": "t1", "artists": "someone"}}, "track.artists"),
+        ({**ITEM, "track": {"id": "t1", "album": {"id": ["b"]}}}, "track.album.id"),
+    ],
+)
+def test_an_unusable_playlist_item_is_refused_naming_the_field(item: Any, field: str) -> None:
+    with pytest.raises(SpotifyParseError) as raised:
+        parse_playlist_item(item, "p1", 4)
+    assert raised.value.field == field
+
+
+def test_lists_absent_are_unknown_and_empty_lists_are_kept() -> None:
+    assert parse_artist({"id": "a"})["genres"] is None
+    assert parse_artist({"id": "a", "genres": []})["genres"] == []
+    assert parse_track({"id": "t"})["artist_ids"] is None
+    # Local files' artists have no id: the track is known to link to no artist.
+    local_artists = parse_track({"id": "t", "artists": [{"id": None, "name": "Me"}, None]})
+    assert local_artists["artist_ids"] == [] and local_artists["primary_artist_id"] is None
+
+
+def test_whole_numbers_sent_as_floats_are_integers() -> None:
+    row = parse_artist({"id": "a", "followers": {"total": 306565.0}, "popularity": 59.0})
+    assert row["followers"] == 306565 and row["popularity"] == 59
+    with pytest.raises(SpotifyParseError, match=r"followers\.total"):
+        parse_artist({"id": "a", "followers": {"total": 306565.5}})
+
+
+def test_a_playlist_without_snapshot_id_parses_with_null() -> None:
+    assert parse_playlist({"id": "p1", "name": "No version"})["snapshot_id"] is None
