@@ -33,6 +33,18 @@ logger = logging.getLogger(__name__)
 RETRYABLE_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504})
 # A fresh token that is still rejected twice means the credentials or scopes are wrong.
 MAX_CONSECUTIVE_UNAUTHORIZED = 2
+# What a whole-step retry minutes later may cure: Spotify or the network was down for longer
+# than this loop tried, or asked us to wait longer than we sleep. The loop turns the requests
+# errors into SpotifyRetriesExhaustedError; they are listed for calls made outside it.
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    SpotifyRetriesExhaustedError,
+    SpotifyRateLimitedError,
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,15 @@ the same under Dagster, in a test or in a notebook. The rules that keep repeat s
 * albums are immutable enough that a known album is never fetched in full again; only the
   artist-albums listing (needed to discover new releases) is paid on every sync;
 * tracks are fetched only for albums that no earlier sync has seen;
-* playlist items are fetched only when the playlist's ``snapshot_id`` changed.
+* playlist items are fetched only when the playlist's ``snapshot_id`` changed. A playlist
+  without a ``snapshot_id`` (Spotify may omit it) always counts as changed, and so do items
+  stored without one, so nothing is reused on the strength of an unknown version.
 
-Objects Spotify cannot give us (an unknown id comes back as ``null`` in a batch, an object
-without an id) are set aside as :class:`Quarantined` with their reason; they never stop the rest.
+Records Spotify cannot give us are set aside as :class:`Quarantined` with the field and the
+reason, and never stop the rest: an unknown id (``null`` in a batch), an object the parsing rules
+refuse (see :mod:`.parsing`), a 4xx for one playlist or one artist's releases. A record set
+aside keeps the row an earlier sync stored for it, if any (its ``synced_at`` says how old it
+is), so one bad answer never erases what the tables knew.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from spotify_agent_assets.spotify.errors import SpotifyParseError
+from spotify_agent_assets.spotify.errors import (
+    WHOLE_RECORD,
+    SpotifyApiError,
+    SpotifyPaginationError,
+    SpotifyParseError,
+)
 from spotify_agent_assets.spotify.parsing import (
     parse_album,
     parse_artist,
@@ -30,25 +40,38 @@ from spotify_agent_assets.spotify.parsing import (
 
 Row = dict[str, Any]
 
+# What one call about one record can fail with for that record alone: a 4xx (deleted, private,
+# invalid), an answer of the wrong shape, a paging loop. Transport trouble is not here: it is
+# the same for every record and goes to the step's RetryPolicy.
+RECORD_ERRORS = (SpotifyApiError, SpotifyParseError, SpotifyPaginationError)
+KEPT = "; the row stored by an earlier sync is kept"
+
 
 class CatalogClient(Protocol):
     """The calls the sync needs; :class:`SpotifyCatalogClient` provides them."""
 
-    def get_artists(self, ids: Sequence[str]) -> list[dict[str, Any] | None]: ...
-    def get_albums(self, ids: Sequence[str]) -> list[dict[str, Any] | None]: ...
-    def get_tracks(self, ids: Sequence[str]) -> list[dict[str, Any] | None]: ...
+    def get_artists(self, ids: Sequence[str]) -> list[Any]: ...
+    def get_albums(self, ids: Sequence[str]) -> list[Any]: ...
+    def get_tracks(self, ids: Sequence[str]) -> list[Any]: ...
     def get_artist_albums(
         self, artist_id: str, include_groups: Sequence[str] = ...
-    ) -> list[dict[str, Any]]: ...
-    def get_album_tracks_from(self, album: dict[str, Any]) -> list[dict[str, Any]]: ...
+    ) -> list[Any]: ...
+    def get_album_tracks_from(self, album: dict[str, Any]) -> list[Any]: ...
     def get_playlist(self, playlist_id: str) -> dict[str, Any]: ...
-    def get_playlist_items(self, playlist_id: str) -> list[dict[str, Any]]: ...
+    def get_playlist_items(self, playlist_id: str) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
 class Quarantined:
+    """A record set aside: what it is, its id (or where it was found), the field, and why.
+
+    ``field`` is the dotted path of the offending JSON field (``followers.total``,
+    ``track.artists``), or ``(record)`` when the record as a whole is unusable.
+    """
+
     entity: str
     entity_id: str
+    field: str
     reason: str
 
 
@@ -68,29 +91,53 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def fetch_artists(client: CatalogClient, artist_ids: Sequence[str]) -> SyncResult:
+def _refused(entity: str, entity_id: str, error: Exception, kept: bool = False) -> Quarantined:
+    field_name = error.field if isinstance(error, SpotifyParseError) else WHOLE_RECORD
+    return Quarantined(entity, entity_id, field_name, str(error) + (KEPT if kept else ""))
+
+
+def _null(entity: str, entity_id: str, reason: str, kept: bool = False) -> Quarantined:
+    return Quarantined(entity, entity_id, WHOLE_RECORD, reason + (KEPT if kept else ""))
+
+
+def fetch_artists(
+    client: CatalogClient,
+    artist_ids: Sequence[str],
+    previous: Sequence[Mapping[str, Any]] = (),
+) -> SyncResult:
     """Current artist objects for the roster, one batch call per 50 artists."""
     ids = _dedupe(artist_ids)
+    stored = {row["artist_id"]: dict(row) for row in previous}
     synced_at = _now()
     result = SyncResult(rows=[], fetched=ids)
     for artist_id, obj in zip(ids, client.get_artists(ids), strict=True):
+        kept = stored.get(artist_id)
         if obj is None:
-            result.quarantined.append(
-                Quarantined("artist", artist_id, "Spotify returned null: unknown artist id")
+            refused = _null(
+                "artist", artist_id, "Spotify returned null: unknown artist id", bool(kept)
             )
-            continue
-        try:
-            row = parse_artist(obj)
-        except SpotifyParseError as exc:
-            result.quarantined.append(Quarantined("artist", artist_id, str(exc)))
-            continue
-        row["synced_at"] = synced_at
-        result.rows.append(row)
+        else:
+            try:
+                row = parse_artist(obj)
+            except SpotifyParseError as exc:
+                refused = _refused("artist", artist_id, exc, bool(kept))
+            else:
+                row["synced_at"] = synced_at
+                result.rows.append(row)
+                continue
+        result.quarantined.append(refused)
+        if kept:
+            result.rows.append(kept)
+            result.reused += 1
     return result
 
 
 def snapshot_artists(client: CatalogClient, artist_ids: Sequence[str], day: dt.date) -> SyncResult:
-    """One row per artist for ``day``: followers, popularity and genres as Spotify reports them."""
+    """One row per artist for ``day``: followers, popularity and genres as Spotify reports them.
+
+    An artist quarantined today has no row for the day: a snapshot is a measurement, and an
+    earlier day's numbers under today's date would be a false one.
+    """
     current = fetch_artists(client, artist_ids)
     captured_at = _now()
     rows = [
@@ -120,17 +167,38 @@ def sync_albums(
 
     The artist-albums listing is read every time (it is how new releases are discovered). Known
     albums keep their previous row; new ones are fetched in batches of 20, and their track ids
-    come from the first page embedded in the full album plus any further pages.
+    come from the first page embedded in the full album plus any further pages. A new album
+    that is quarantined is not stored, so the next sync tries it again.
     """
     known = {row["album_id"]: dict(row) for row in previous}
     listed: dict[str, Row] = {}
+    kept: dict[str, Row] = {}  # known albums of records set aside this time
     quarantined: list[Quarantined] = []
     for artist_id in _dedupe(artist_ids):
-        for obj in client.get_artist_albums(artist_id, include_groups=ALBUM_GROUPS):
+        try:
+            releases = client.get_artist_albums(artist_id, include_groups=ALBUM_GROUPS)
+        except RECORD_ERRORS as exc:
+            theirs = {a: r for a, r in known.items() if r.get("roster_artist_id") == artist_id}
+            quarantined.append(
+                Quarantined(
+                    "artist_albums",
+                    artist_id,
+                    WHOLE_RECORD,
+                    f"listing the artist's releases failed: {exc}" + (KEPT if theirs else ""),
+                )
+            )
+            kept.update(theirs)
+            continue
+        for index, obj in enumerate(releases):
             try:
                 row = parse_album(obj)
             except SpotifyParseError as exc:
-                quarantined.append(Quarantined("album", str(obj.get("id")), str(exc)))
+                album_id = obj.get("id") if isinstance(obj, Mapping) else None
+                usable = isinstance(album_id, str) and bool(album_id)
+                where = album_id if usable else f"(no id: release {index} of artist {artist_id})"
+                quarantined.append(_refused("album", str(where), exc, usable and album_id in known))
+                if usable and album_id in known:
+                    kept[str(album_id)] = known[str(album_id)]
                 continue
             # An album shared by two roster artists is attributed to the first that lists it.
             listed.setdefault(row["album_id"], {**row, "roster_artist_id": artist_id})
@@ -138,21 +206,29 @@ def sync_albums(
     new_ids = [album_id for album_id in listed if album_id not in known]
     now = _now()
     rows: list[Row] = [known[a] for a in listed if a in known]
+    rows += [row for album_id, row in kept.items() if album_id not in listed]
+    reused = len(rows)
     for album_id, full in zip(new_ids, client.get_albums(new_ids) if new_ids else [], strict=True):
         if full is None:
-            quarantined.append(
-                Quarantined("album", album_id, "Spotify returned null for a listed album")
-            )
+            quarantined.append(_null("album", album_id, "Spotify returned null for a listed album"))
             continue
         try:
             detail = parse_album(full)
-            track_ids = [
-                t["track_id"]
-                for t in (parse_track(obj, album_id) for obj in client.get_album_tracks_from(full))
-                if t.get("track_id")
-            ]
-        except SpotifyParseError as exc:
-            quarantined.append(Quarantined("album", album_id, str(exc)))
+            track_ids = []
+            for index, obj in enumerate(client.get_album_tracks_from(full)):
+                try:
+                    track_id = parse_track(obj, album_id)["track_id"]
+                except SpotifyParseError as exc:
+                    # Without every track id the album row would be wrong for good: tracks of
+                    # a stored album are never fetched again.
+                    raise SpotifyParseError(
+                        f"track {index} of the album: {exc}",
+                        field=f"tracks.items[{index}].{exc.field}",
+                    ) from exc
+                if track_id:
+                    track_ids.append(track_id)
+        except RECORD_ERRORS as exc:
+            quarantined.append(_refused("album", album_id, exc))
             continue
         rows.append(
             {
@@ -163,9 +239,7 @@ def sync_albums(
                 "first_seen_at": now,
             }
         )
-    return SyncResult(
-        rows=rows, quarantined=quarantined, fetched=new_ids, reused=len(rows) - len(new_ids)
-    )
+    return SyncResult(rows=rows, quarantined=quarantined, fetched=new_ids, reused=reused)
 
 
 def sync_tracks(
@@ -199,28 +273,44 @@ def sync_tracks(
     for track_id, obj in zip(wanted, client.get_tracks(wanted), strict=True):
         if obj is None:
             result.quarantined.append(
-                Quarantined("track", track_id, "Spotify returned null: track removed or unknown")
+                _null("track", track_id, "Spotify returned null: track removed or unknown")
             )
             continue
         try:
             row = parse_track(obj, album_of.get(track_id))
         except SpotifyParseError as exc:
-            result.quarantined.append(Quarantined("track", track_id, str(exc)))
+            result.quarantined.append(_refused("track", track_id, exc))
+            continue
+        if row["track_id"] is None:
+            result.quarantined.append(
+                Quarantined(
+                    "track", track_id, "id", "Spotify answered with a local file, which has no id"
+                )
+            )
             continue
         row["fetched_at"] = fetched_at
         result.rows.append(row)
     return result
 
 
-def fetch_playlists(client: CatalogClient, playlist_ids: Sequence[str]) -> SyncResult:
+def fetch_playlists(
+    client: CatalogClient,
+    playlist_ids: Sequence[str],
+    previous: Sequence[Mapping[str, Any]] = (),
+) -> SyncResult:
     """Playlist metadata (name, owner, followers and the ``snapshot_id``), one call each."""
+    stored = {row["playlist_id"]: dict(row) for row in previous}
     synced_at = _now()
     result = SyncResult(rows=[], fetched=_dedupe(playlist_ids))
     for playlist_id in result.fetched:
+        kept = stored.get(playlist_id)
         try:
             row = parse_playlist(client.get_playlist(playlist_id))
-        except SpotifyParseError as exc:
-            result.quarantined.append(Quarantined("playlist", playlist_id, str(exc)))
+        except RECORD_ERRORS as exc:
+            result.quarantined.append(_refused("playlist", playlist_id, exc, bool(kept)))
+            if kept:
+                result.rows.append(kept)
+                result.reused += 1
             continue
         row["synced_at"] = synced_at
         result.rows.append(row)
@@ -232,25 +322,52 @@ def sync_playlist_items(
     playlists: Sequence[Mapping[str, Any]],
     previous: Sequence[Mapping[str, Any]] = (),
 ) -> SyncResult:
-    """Items of every playlist, fetched only where ``snapshot_id`` differs from the stored one."""
+    """Items of every playlist, fetched unless the stored items have its ``snapshot_id``.
+
+    A playlist whose items call fails for it alone (a 4xx: deleted, private) is quarantined and
+    keeps its stored items, whose old ``snapshot_id`` makes the next sync try again. Items that
+    are quarantined leave a gap at their position, and the playlist's rows are stored without a
+    ``snapshot_id`` so that the next sync reads the whole playlist again.
+    """
     stored: dict[str, list[Row]] = {}
     for row in previous:
         stored.setdefault(row["playlist_id"], []).append(dict(row))
-    rows: list[Row] = []
-    fetched: list[str] = []
-    reused = 0
+    result = SyncResult(rows=[])
     fetched_at = _now()
     for playlist in playlists:
-        playlist_id, snapshot_id = playlist["playlist_id"], playlist["snapshot_id"]
+        playlist_id, snapshot_id = playlist["playlist_id"], playlist.get("snapshot_id")
         old = stored.get(playlist_id, [])
-        if old and all(r.get("snapshot_id") == snapshot_id for r in old):
-            rows.extend(old)
-            reused += len(old)
+        # None == None must not count as unchanged: an unknown version is never reused.
+        if (
+            snapshot_id is not None
+            and old
+            and all(r.get("snapshot_id") == snapshot_id for r in old)
+        ):
+            result.rows.extend(old)
+            result.reused += len(old)
             continue
-        fetched.append(playlist_id)
-        for position, item in enumerate(client.get_playlist_items(playlist_id)):
-            row = parse_playlist_item(item, playlist_id, position)
-            row["snapshot_id"] = snapshot_id
+        try:
+            items = client.get_playlist_items(playlist_id)
+        except RECORD_ERRORS as exc:
+            result.quarantined.append(_refused("playlist_items", playlist_id, exc, bool(old)))
+            result.rows.extend(old)
+            result.reused += len(old)
+            continue
+        result.fetched.append(playlist_id)
+        rows: list[Row] = []
+        refused = 0
+        for position, item in enumerate(items):
+            try:
+                row = parse_playlist_item(item, playlist_id, position)
+            except SpotifyParseError as exc:
+                result.quarantined.append(
+                    _refused("playlist_item", f"{playlist_id}#{position}", exc)
+                )
+                refused += 1
+                continue
             row["fetched_at"] = fetched_at
             rows.append(row)
-    return SyncResult(rows=rows, fetched=fetched, reused=reused)
+        for row in rows:
+            row["snapshot_id"] = snapshot_id if not refused else None
+        result.rows.extend(rows)
+    return result
