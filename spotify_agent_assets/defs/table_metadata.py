@@ -68,8 +68,11 @@ def api_metadata(*stats: Any) -> dict[str, Any]:
 
 
 def quarantine_metadata(quarantined: list[Quarantined]) -> dict[str, Any]:
+    """Records a Spotify sync set aside: entity, id, the offending field and the reason."""
     rows = [
-        dg.TableRecord({"entity": q.entity, "entity_id": q.entity_id, "reason": q.reason})
+        dg.TableRecord(
+            {"entity": q.entity, "entity_id": q.entity_id, "field": q.field, "reason": q.reason}
+        )
         for q in quarantined
     ]
     return {
@@ -80,6 +83,7 @@ def quarantine_metadata(quarantined: list[Quarantined]) -> dict[str, Any]:
                 columns=[
                     dg.TableColumn("entity", "string"),
                     dg.TableColumn("entity_id", "string"),
+                    dg.TableColumn("field", "string"),
                     dg.TableColumn("reason", "string"),
                 ]
             ),

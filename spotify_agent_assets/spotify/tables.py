@@ -117,7 +117,7 @@ SPOTIFY_PLAYLISTS = TableContract(
         Column("name", S, "Playlist name"),
         Column("owner_id", S, "Owner's Spotify user id"),
         Column("owner_name", S, "Owner's display name"),
-        Column("snapshot_id", S, "Version id of the playlist's content", nullable=False),
+        Column("snapshot_id", S, "Version id of the playlist's content (null: Spotify sent none)"),
         Column("public", B, "Public playlist flag"),
         Column("collaborative", B, "Collaborative playlist flag"),
         Column("followers", INT, "Follower count"),
@@ -133,7 +133,11 @@ PLAYLIST_TRACKS = TableContract(
     columns=(
         Column("playlist_id", S, "Spotify playlist id", nullable=False),
         Column("position", INT, "0-based position in the playlist", nullable=False),
-        Column("snapshot_id", S, "Playlist version these items belong to", nullable=False),
+        Column(
+            "snapshot_id",
+            S,
+            "Playlist version these items belong to (null: unknown, read again next sync)",
+        ),
         Column("added_at", S, "When the item was added (ISO timestamp)"),
         Column("added_by", S, "User id that added the item"),
         Column("item_type", S, "track | episode | local | missing (Spotify returned no track)"),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -11,10 +14,13 @@ import pytest
 import yaml
 
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
+from spotify_agent_assets.defs.spotify.quarantine import QUARANTINE_CHECK
 from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.lake.parquet_lake import ParquetLake
 from spotify_agent_assets.sample_world.emulator import ALL_FAULT_KINDS, FaultPlan
-from spotify_agent_assets.spotify.tables import CONTRACTS
+from spotify_agent_assets.spotify import sync
+from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyRetriesExhaustedError
+from spotify_agent_assets.spotify.tables import CONTRACTS, SPOTIFY_PLAYLISTS
 from spotify_agent_assets_tests.conftest import EMULATOR_ID, EMULATOR_SECRET, yesterday
 from spotify_agent_assets_tests.defs.harness import CATALOGUE_ASSETS, emulator_spotify, materialize
 
@@ -236,3 +242,114 @@ def test_an_unknown_artist_is_quarantined_and_the_rest_syncs(tmp_path: Path, wor
     assert event.metadata["quarantined"].value == 1
     (record,) = event.metadata["quarantined_records"].value.records
     assert record.data["entity_id"] == unknown and "unknown artist" in record.data["reason"]
+
+
+# ---- which failures the RetryPolicy repeats ---------------------------------------------------
+
+FAST_RETRY = dg.RetryPolicy(max_retries=3, delay=0)
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The network assets' RetryPolicy without its delay, so a repeat costs no wall time."""
+    for asset in [*CATALOGUE_ASSETS, spotify_assets.artist_snapshots]:
+        if asset.op.retry_policy is not None:
+            assert asset.op.retry_policy == spotify_assets.NETWORK_RETRY
+            # Dagster keeps an op's policy in this attribute; max_retries stays what it is.
+            monkeypatch.setattr(asset.op, "_retry_policy", FAST_RETRY)
+
+
+def _attempts(result: dg.ExecuteInProcessResult, step: str) -> int:
+    starts = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_RESTARTED)
+    return sum(1 for e in result.all_events if e.step_key == step and e.event_type in starts)
+
+
+def _without_snapshot_under_the_old_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The incident: a playlist without snapshot_id against a contract that refused null there.
+    old = dataclasses.replace(
+        SPOTIFY_PLAYLISTS,
+        columns=tuple(
+            dataclasses.replace(c, nullable=False) if c.name == "snapshot_id" else c
+            for c in SPOTIFY_PLAYLISTS.columns
+        ),
+    )
+    parse = sync.parse_playlist
+    monkeypatch.setattr(sync, "parse_playlist", lambda obj: {**parse(obj), "snapshot_id": None})
+    monkeypatch.setattr(spotify_assets, "SPOTIFY_PLAYLISTS", old)
+
+
+def _followers_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    parse = sync.parse_playlist
+    monkeypatch.setattr(sync, "parse_playlist", lambda obj: {**parse(obj), "followers": "many"})
+
+
+def _raising(error: Exception) -> Callable[[pytest.MonkeyPatch], None]:
+    def patch(monkeypatch: pytest.MonkeyPatch) -> None:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise error
+
+        monkeypatch.setattr(sync, "fetch_playlists", fail)
+
+    return patch
+
+
+@pytest.mark.parametrize(
+    ("patch", "attempts", "fragments"),
+    [
+        pytest.param(
+            _without_snapshot_under_the_old_contract,
+            1,
+            ["'spotify_playlists'", "column 'snapshot_id'", "non-nullable"],
+            id="contract-null",
+        ),
+        pytest.param(
+            _followers_as_text,
+            1,
+            ["'spotify_playlists'", "column 'followers' (int64)", "holds str 'many'"],
+            id="contract-type",
+        ),
+        pytest.param(
+            _raising(KeyError("playlist_id")), 1, ["KeyError", "playlist_id"], id="code-bug"
+        ),
+        pytest.param(
+            _raising(SpotifyApiError("playlists", 400, "invalid id")),
+            1,
+            ["HTTP 400", "invalid id"],
+            id="http-4xx",
+        ),
+        pytest.param(
+            _raising(SpotifyRetriesExhaustedError("playlist", 6, "HTTP 503: Service unavailable")),
+            4,
+            ["failed after 6 attempts"],
+            id="transport-retried",
+        ),
+    ],
+)
+def test_only_transport_errors_are_retried(
+    settings: AgentSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_retries: None,
+    patch: Callable[[pytest.MonkeyPatch], None],
+    attempts: int,
+    fragments: list[str],
+) -> None:
+    patch(monkeypatch)
+    result = materialize(settings, [spotify_assets.spotify_playlists], raise_on_error=False)
+    assert not result.success
+    assert _attempts(result, "spotify_playlists") == attempts
+    (failure,) = [
+        e
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE and e.step_key == "spotify_playlists"
+    ]
+    message = failure.step_failure_data.error.to_string()
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_every_spotify_api_asset_owns_a_non_blocking_quarantine_check() -> None:
+    network = [a for a in [*CATALOGUE_ASSETS, spotify_assets.artist_snapshots] if a.op.retry_policy]
+    assert len(network) == 6
+    for asset in network:
+        (spec,) = [s for s in asset.check_specs if s.name == QUARANTINE_CHECK]
+        assert spec.asset_key == asset.key and not spec.blocking

@@ -16,15 +16,19 @@ import pyarrow as pa
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
+from spotify_agent_assets.defs.spotify.quarantine import (
+    quarantine_check_result,
+    quarantine_check_spec,
+)
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
 from spotify_agent_assets.defs.table_metadata import (
     api_metadata,
     quarantine_metadata,
     table_metadata,
 )
+from spotify_agent_assets.lake.table_contract import arrow_schema
 from spotify_agent_assets.spotify import sync
-from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyAuthError, SpotifyParseError
-from spotify_agent_assets.spotify.roster import RosterError
+from spotify_agent_assets.spotify.retry import TRANSPORT_ERRORS
 from spotify_agent_assets.spotify.tables import (
     ARTIST_ROSTER,
     ARTIST_SNAPSHOTS,
@@ -56,15 +60,19 @@ SPOTIFY_KINDS = {"spotify", "python", "parquet"}
 
 @contextmanager
 def _permanent_errors_fail_fast() -> Iterator[None]:
-    """Turn errors that a retry cannot fix into a failure the RetryPolicy does not repeat.
+    """Let only transport errors reach the RetryPolicy; anything else fails once, not 4 times.
 
-    Rejected credentials or a 4xx for a bad request would fail the same way three more times,
-    minutes apart; transient trouble (exhausted retries, rate limits) still goes to the policy.
+    Dagster's RetryPolicy repeats every exception but ``Failure(allow_retries=False)``. Only
+    Spotify or the network being down (``TRANSPORT_ERRORS``) can pass in minutes; rejected
+    credentials, a 4xx, an invalid roster, an unusable answer or a bug in our code would fail
+    the same way three more times over five minutes.
     """
     try:
         yield
-    except (SpotifyAuthError, SpotifyApiError, SpotifyParseError, RosterError) as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    except (*TRANSPORT_ERRORS, dg.Failure, dg.RetryRequested):
+        raise
+    except Exception as exc:
+        raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
 
 
 def _output(
@@ -72,13 +80,59 @@ def _output(
     rows: list[dict[str, Any]],
     extra: dict[str, Any] | None = None,
 ) -> dg.Output:
-    table = to_arrow(contract, rows)
+    try:
+        table = to_arrow(contract, rows)
+        # Arrow builds a table with nulls in a non-nullable column without a word; only the
+        # write refuses it, in the IO manager, where the RetryPolicy would repeat the refusal.
+        nulls = [f.name for f in table.schema if not f.nullable and table[f.name].null_count]
+        if nulls:
+            raise ValueError(f"nulls in the non-nullable columns {nulls}")
+    except ValueError as exc:
+        # Parsing keeps Spotify's data within the contracts, so this is a bug in our code: the
+        # same rows would break the contract again on every retry.
+        raise dg.Failure(
+            description=_contract_violation(contract, rows, exc), allow_retries=False
+        ) from exc
     return dg.Output(table, metadata={**table_metadata(table, contract), **(extra or {})})
+
+
+def _contract_violation(
+    contract: TableContract, rows: list[dict[str, Any]], error: Exception
+) -> str:
+    """Which column of which row breaks ``contract``: Arrow's own message rarely names it."""
+    for field in arrow_schema(contract):
+        for row in rows:
+            value = row.get(field.name)
+            if value is None and not field.nullable:
+                problem = "is null, but the column is declared non-nullable"
+            else:
+                try:
+                    pa.array([value], type=field.type)
+                    continue
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                    problem = f"holds {type(value).__name__} {str(value)[:60]!r} ({exc})"
+            key = ", ".join(f"{k}={row.get(k)!r}" for k in contract.key)
+            return (
+                f"rows for table {contract.name!r} do not fit its contract: column "
+                f"{field.name!r} ({field.type}) of the row {key} {problem}"
+            )
+    return str(error)
 
 
 def _log_quarantine(context: dg.AssetExecutionContext, result: sync.SyncResult) -> None:
     for q in result.quarantined:
-        context.log.warning(f"quarantined {q.entity} {q.entity_id}: {q.reason}")
+        context.log.warning(f"quarantined {q.entity} {q.entity_id} ({q.field}): {q.reason}")
+
+
+def _landed(
+    contract: TableContract,
+    rows: list[dict[str, Any]],
+    quarantined: list[sync.Quarantined],
+    extra: dict[str, Any],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The table with every usable row, then the asset's own quarantine check."""
+    yield _output(contract, rows, {**extra, **quarantine_metadata(quarantined)})
+    yield quarantine_check_result(quarantined)
 
 
 def _ids(table: pa.Table, column: str) -> list[str]:
@@ -101,21 +155,28 @@ def artist_roster(roster: RosterResource) -> dg.Output:
 
 
 @dg.asset(
-    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+    group_name=SPOTIFY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec("spotify_artists")],
 )
 def spotify_artists(
-    context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
-) -> dg.Output:
-    """Current Spotify artist profiles of the roster: name, genres, followers, popularity."""
+    context: dg.AssetExecutionContext,
+    spotify: SpotifyResource,
+    lake: LakeResource,
+    artist_roster: pa.Table,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Current Spotify artist profiles of the roster: name, genres, followers, popularity.
+
+    An artist Spotify answers for unusably is quarantined and keeps its previously stored row.
+    """
+    previous = lake.previous_rows(SPOTIFY_GROUP, "spotify_artists")
     client = spotify.catalog_client()
     with _permanent_errors_fail_fast():
-        result = sync.fetch_artists(client, _ids(artist_roster, "artist_id"))
+        result = sync.fetch_artists(client, _ids(artist_roster, "artist_id"), previous)
     _log_quarantine(context, result)
-    return _output(
-        SPOTIFY_ARTISTS,
-        result.rows,
-        {**api_metadata(client.stats), **quarantine_metadata(result.quarantined)},
-    )
+    yield from _landed(SPOTIFY_ARTISTS, result.rows, result.quarantined, api_metadata(client.stats))
 
 
 @dg.asset(
@@ -125,10 +186,11 @@ def spotify_artists(
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
+    check_specs=[quarantine_check_spec("artist_snapshots")],
 )
 def artist_snapshots(
     context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Followers, popularity and genres of every roster artist, one partition per day.
 
     Spotify only reports the present, so against the live API a day can be captured on that
@@ -158,26 +220,30 @@ def artist_snapshots(
         quarantined.extend(result.quarantined)
         clients.append(client)
     context.log.info(f"captured {len(rows)} artist snapshots over {len(days)} day(s)")
-    return _output(
+    yield from _landed(
         ARTIST_SNAPSHOTS,
         rows,
+        quarantined,
         {
             **api_metadata(*(c.stats for c in clients)),
-            **quarantine_metadata(quarantined),
             "days": dg.MetadataValue.int(len(days)),
         },
     )
 
 
 @dg.asset(
-    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+    group_name=SPOTIFY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec("spotify_albums")],
 )
 def spotify_albums(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
     lake: LakeResource,
     artist_roster: pa.Table,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Albums, singles and compilations of the roster artists, with their track ids.
 
     Incremental: every sync lists each artist's releases (that is how new ones are found), but
@@ -189,26 +255,30 @@ def spotify_albums(
         result = sync.sync_albums(client, _ids(artist_roster, "artist_id"), previous)
     _log_quarantine(context, result)
     context.log.info(f"{len(result.fetched)} new albums fetched, {result.reused} known")
-    return _output(
+    yield from _landed(
         SPOTIFY_ALBUMS,
         result.rows,
+        result.quarantined,
         {
             **api_metadata(client.stats),
-            **quarantine_metadata(result.quarantined),
             "new_albums": dg.MetadataValue.int(len(result.fetched)),
         },
     )
 
 
 @dg.asset(
-    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+    group_name=SPOTIFY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec("spotify_tracks")],
 )
 def spotify_tracks(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
     lake: LakeResource,
     spotify_albums: pa.Table,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Full track objects (ISRC, duration, explicit, popularity, markets) of the roster's albums.
 
     Incremental: tracks are fetched (batches of 50) only for albums no earlier sync has seen;
@@ -220,61 +290,79 @@ def spotify_tracks(
         result = sync.sync_tracks(client, spotify_albums.to_pylist(), previous)
     _log_quarantine(context, result)
     context.log.info(f"{len(result.fetched)} tracks fetched, {result.reused} carried over")
-    return _output(
+    yield from _landed(
         SPOTIFY_TRACKS,
         result.rows,
+        result.quarantined,
         {
             **api_metadata(client.stats),
-            **quarantine_metadata(result.quarantined),
             "tracks_fetched": dg.MetadataValue.int(len(result.fetched)),
         },
     )
 
 
 @dg.asset(
-    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+    group_name=SPOTIFY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec("spotify_playlists")],
 )
 def spotify_playlists(
-    context: dg.AssetExecutionContext, spotify: SpotifyResource, roster: RosterResource
-) -> dg.Output:
-    """Metadata of the playlists in the roster file, including each one's ``snapshot_id``."""
+    context: dg.AssetExecutionContext,
+    spotify: SpotifyResource,
+    lake: LakeResource,
+    roster: RosterResource,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Metadata of the playlists in the roster file, including each one's ``snapshot_id``.
+
+    ``snapshot_id`` is null when Spotify sends none. A playlist Spotify refuses (a 4xx: deleted,
+    private) or answers for unusably is quarantined and keeps its previously stored row.
+    """
+    previous = lake.previous_rows(SPOTIFY_GROUP, "spotify_playlists")
     with _permanent_errors_fail_fast():
         playlist_ids = [e.spotify_id for e in roster.load().playlists]
         client = spotify.catalog_client()
-        result = sync.fetch_playlists(client, playlist_ids)
+        result = sync.fetch_playlists(client, playlist_ids, previous)
     _log_quarantine(context, result)
-    return _output(
-        SPOTIFY_PLAYLISTS,
-        result.rows,
-        {**api_metadata(client.stats), **quarantine_metadata(result.quarantined)},
+    yield from _landed(
+        SPOTIFY_PLAYLISTS, result.rows, result.quarantined, api_metadata(client.stats)
     )
 
 
 @dg.asset(
-    group_name=SPOTIFY_GROUP, kinds=SPOTIFY_KINDS, retry_policy=NETWORK_RETRY, pool="spotify_api"
+    group_name=SPOTIFY_GROUP,
+    kinds=SPOTIFY_KINDS,
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec("playlist_tracks")],
 )
 def playlist_tracks(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
     lake: LakeResource,
     spotify_playlists: pa.Table,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Items of each playlist, in order, with Spotify's quirks kept visible.
 
     Items whose track is null, local files (no id), podcast episodes and tracks removed from
     the catalogue are kept with an ``item_type`` rather than dropped. Items are fetched only for
-    playlists whose ``snapshot_id`` changed since the stored copy.
+    playlists whose ``snapshot_id`` changed since the stored copy (always when it is unknown).
+    An item that is not usable is quarantined and leaves a gap at its position; a playlist whose
+    items call is refused (a 4xx) is quarantined and keeps its stored items.
     """
     previous = lake.previous_rows(SPOTIFY_GROUP, "playlist_tracks")
     client = spotify.catalog_client()
     with _permanent_errors_fail_fast():
         result = sync.sync_playlist_items(client, spotify_playlists.to_pylist(), previous)
+    _log_quarantine(context, result)
     context.log.info(
         f"items fetched for {len(result.fetched)} changed playlists, {result.reused} items reused"
     )
-    return _output(
+    yield from _landed(
         PLAYLIST_TRACKS,
         result.rows,
+        result.quarantined,
         {
             **api_metadata(client.stats),
             "playlists_fetched": dg.MetadataValue.int(len(result.fetched)),
