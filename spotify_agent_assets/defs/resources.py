@@ -12,7 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from spotify_agent_assets.defs.analytics.dbt_assets import build_dbt_resource
+from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource

@@ -31,11 +31,7 @@ from spotify_agent_assets_tests.dbt.fixtures import (
     numbered,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    # dagster-dbt's own selection code calls a deprecated context method; nothing of ours.
-    pytest.mark.filterwarnings("ignore:AssetExecutionContext.op is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 
 def daily_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:

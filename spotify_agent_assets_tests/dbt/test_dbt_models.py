@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spotify_agent_assets.defs.analytics.dbt_assets import DBT_PROJECT
+from spotify_agent_assets.defs.analytics.dbt_assets import DBT_PROJECT_DIR
 from spotify_agent_assets_tests.dbt.conftest import (
     ANALYTICS_TABLES,
     Built,
@@ -31,11 +31,7 @@ from spotify_agent_assets_tests.dbt.fixtures import (
     fixture_events,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    # dagster-dbt's own selection code calls a deprecated context method; nothing of ours.
-    pytest.mark.filterwarnings("ignore:AssetExecutionContext.op is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 OCT_4 = dt.date(2026, 10, 4)
 ALL_EVENTS = [e for events in fixture_events().values() for e in events]
@@ -281,6 +277,6 @@ def test_materializations_carry_row_counts(dbt_base: Built, dbt_range: Built) ->
 
 
 def test_successful_runs_leave_no_dbt_target_folder_behind(dbt_base: Built) -> None:
-    target = DBT_PROJECT.project_dir / "target"
+    target = DBT_PROJECT_DIR / "target"
     run_ids = {dbt_base.result.run_id[:7]}
     assert [p.name for p in target.iterdir() if any(r in p.name for r in run_ids)] == []

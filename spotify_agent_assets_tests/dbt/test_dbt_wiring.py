@@ -18,8 +18,8 @@ from spotify_agent_assets.defs.analytics.dbt_assets import (
     DBT_ASSETS,
     analytics_daily_dbt_models,
     analytics_dbt_models,
-    build_dbt_resource,
 )
+from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
 from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
