@@ -12,6 +12,7 @@ from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
+from spotify_agent_assets.defs.executor import step_executor
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -36,6 +37,7 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
 )
 
+settings = load_settings()
 defs = dg.Definitions(
     assets=[
         *dg.load_assets_from_modules([spotify_assets]),
@@ -48,5 +50,6 @@ defs = dg.Definitions(
     jobs=[spotify_daily_sync, stream_ingestion, audio_analysis],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
     sensors=[stream_landing_sensor, audio_landing_sensor, automation_sensor],
-    resources=build_resources(load_settings()),
+    resources=build_resources(settings),
+    executor=step_executor(settings),
 )
