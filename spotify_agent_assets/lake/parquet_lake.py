@@ -6,14 +6,15 @@ Layout (the storage contract every reader relies on)::
     <root>/<group>/<asset>/date=YYYY-MM-DD/part-0.parquet      daily partitions
 
 ``root`` is a local directory or an ``s3://bucket/prefix`` URL. Partition files keep their
-``date`` column (a DATE) so a file read on its own is still complete.
+``date`` column (a DATE) so a file read on its own is still complete. Local files are replaced
+through ``lake.atomic_file`` (a hidden ``.part-0.parquet.<id>.tmp`` renamed into place; a
+killed writer's leftover is removed by the next write of that partition); on S3 an object is
+one PUT.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spotify_agent_assets.lake.atomic_file import atomic_path
+from spotify_agent_assets.lake.atomic_file import write_bytes as write_local_bytes
 from spotify_agent_assets.lake.s3 import S3Settings, arrow_filesystem, split_s3_url
 
 if TYPE_CHECKING:
@@ -238,6 +241,36 @@ class ParquetLake:
         """The partition keys written so far, oldest first."""
         return sorted(key for key in self._data_files(group, asset) if key is not None)
 
+    def file_uris(self, group: str, asset: str) -> dict[str | None, list[str]]:
+        """The table's visible Parquet files as URIs DuckDB can read, by partition key
+        (``None`` for an unpartitioned table)."""
+        prefix = "s3://" if self.is_s3 else ""
+        return {
+            key: [f"{prefix}{path}" for path in paths]
+            for key, paths in self._data_files(group, asset).items()
+        }
+
+    def read_schema(self, uri: str) -> pa.Schema:
+        """The schema in one file's footer, without reading its rows."""
+        import pyarrow.parquet as pq
+
+        with self.filesystem.open_input_file(_fs_path(uri)) as handle:
+            return pq.read_schema(handle)
+
+    def write_file(self, uri: str, data: bytes) -> str:
+        """Replace the file at ``uri`` (inside the lake) with ``data``, atomically; returns it.
+
+        For files that travel with a table but are not Parquet (report pages, charts).
+        """
+        if not uri.startswith(f"{self.root}/"):
+            raise ValueError(f"cannot write {uri}: it is outside the lake root {self.root}")
+        if self.is_s3:
+            with self.filesystem.open_output_stream(_fs_path(uri)) as out:
+                out.write(data)
+        else:
+            write_local_bytes(uri, data)
+        return uri
+
     def _data_files(self, group: str, asset: str) -> dict[str | None, list[str]]:
         """Visible Parquet files by partition key (``None`` for an unpartitioned table)."""
         from pyarrow.fs import FileSelector, FileType
@@ -369,22 +402,6 @@ def _write_parquet(table: pa.Table, sink: Any) -> None:
 
 
 def _replace_local_file(table: pa.Table, target: Path) -> int:
-    """Write beside ``target`` under a hidden name, fsync, then rename over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            _write_parquet(table, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    # The rename is durable only once the directory entry itself is on disk.
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    with atomic_path(target) as temp, open(temp, "wb") as handle:
+        _write_parquet(table, handle)
     return target.stat().st_size

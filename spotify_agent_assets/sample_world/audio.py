@@ -49,7 +49,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -58,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spotify_agent_assets.lake.atomic_file import atomic_path, write_bytes
 from spotify_agent_assets.sample_world.catalogue import DEFAULT_AS_OF
 
 if TYPE_CHECKING:
@@ -545,22 +545,14 @@ def write_clip(samples: np.ndarray, path: Path, sample_rate: int = SAMPLE_RATE) 
     if extension not in _SOUNDFILE_FORMATS:
         raise ValueError(f"{path}: extension must be one of {AUDIO_FORMATS}, got {extension!r}")
     major, subtype = _SOUNDFILE_FORMATS[extension]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        sf.write(tmp, samples, sample_rate, format=major, subtype=subtype)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as temporary:
+        sf.write(temporary, samples, sample_rate, format=major, subtype=subtype)
 
 
 def write_ground_truth(truths: Sequence[AudioGroundTruth], landing_dir: Path) -> Path:
     path = ground_truth_path(landing_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     records = [truth.as_record() for truth in sorted(truths, key=lambda t: t.track_id)]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(records, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps(records, indent=1) + "\n").encode())
     return path
 
 
@@ -569,10 +561,9 @@ def write_content_type_labels(truths: Sequence[AudioGroundTruth], landing_dir: P
     from spotify_agent_assets.audio.labels import LABELS_FILE, format_content_type_labels
 
     path = audio_dir(landing_dir) / LABELS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(format_content_type_labels({t.track_id: t.content_type for t in truths}))
-    os.replace(tmp, path)
+    write_bytes(
+        path, format_content_type_labels({t.track_id: t.content_type for t in truths}).encode()
+    )
     return path
 
 

@@ -22,10 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +33,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from spotify_agent_assets.lake.atomic_file import atomic_path
 from spotify_agent_assets.sample_world.listening import STREAM_EVENT_V1, ListeningWorld, stable_rng
 from spotify_agent_assets.sample_world.world import SampleWorld
 
@@ -95,18 +92,6 @@ def extended_history_dir(landing_dir: Path, listener_id: str) -> Path:
     return landing_dir / STREAMS_DIR / EXTENDED_HISTORY_DIR / listener_id
 
 
-@contextmanager
-def _atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary sibling to write to; renamed onto `path` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        yield temporary
-        os.replace(temporary, path)  # atomic within one filesystem
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _ts_text(table: pa.Table) -> pa.Table:
     """`ts` as ISO 8601 text, the form the text formats carry."""
     ts = table.column("ts").cast(pa.timestamp("us", tz="UTC"))
@@ -118,7 +103,7 @@ def write_events(table: pa.Table, path: Path, fmt: EventFormat) -> Path:
     """Write stream event rows to `path` in `fmt`, atomically."""
     if fmt not in EVENT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EVENT_FORMATS}")
-    with _atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
         if fmt == "parquet":
             pq.write_table(table, temporary, compression="zstd")
         elif fmt == "csv":
@@ -308,7 +293,7 @@ def write_extended_history(
         for start in range(0, len(year_records), records_per_file):
             path = folder / f"Streaming_History_Audio_{year}_{len(written)}.json"
             chunk = year_records[start : start + records_per_file]
-            with _atomic_path(path) as temporary:
+            with atomic_path(path) as temporary:
                 temporary.write_text(json.dumps(chunk, ensure_ascii=False), encoding="utf-8")
             written.append(path)
     return written

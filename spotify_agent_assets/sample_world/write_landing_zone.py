@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spotify_agent_assets.lake.atomic_file import write_bytes
 from spotify_agent_assets.sample_world.zone_marker import run_cli, saved_payload, write_marker
 
 if TYPE_CHECKING:
@@ -66,10 +67,7 @@ def write_imperfect_delivery(listening: ListeningWorld, landing_dir: Path) -> Pa
     rows[2]["track_id"] = "spotify:track:tooShort"
     lines = [json.dumps(row) for row in rows] + ['{"event_id": "cut-off", "listener_']
     path = daily_file_path(landing_dir, day, "jsonl", part=99, source="partner-redelivery")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spotify_agent_assets.environment import load_settings
+from spotify_agent_assets.lake.atomic_file import write_bytes
 
 
 def saved_payload(marker: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
@@ -30,10 +31,7 @@ def saved_payload(marker: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
 
 def write_marker(marker: Path, stamp: dict[str, Any], **facts: Any) -> None:
     """Record the stamp (atomically: a crash leaves no marker, so the zone is rewritten)."""
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".{marker.name}.tmp")
-    tmp.write_text(json.dumps({"stamp": stamp, **facts}, indent=2))
-    tmp.replace(marker)
+    write_bytes(marker, json.dumps({"stamp": stamp, **facts}, indent=2).encode())
 
 
 def run_cli(

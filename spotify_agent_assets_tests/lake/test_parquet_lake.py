@@ -178,3 +178,14 @@ def test_relative_root_becomes_absolute(tmp_path: Path, monkeypatch: pytest.Monk
     assert ParquetLake("lake").table_uri("spotify", "tracks") == str(
         tmp_path.resolve() / "lake/spotify/tracks"
     )
+
+
+def test_files_beside_a_table_are_written_atomically_inside_the_lake_only(
+    lake: ParquetLake, tmp_path: Path
+) -> None:
+    uri = f"{lake.table_uri('analytics', 'weekly_artist_report')}/files/2026-W44/a/report.md"
+    assert lake.write_file(uri, b"# report") == uri
+    assert Path(uri).read_bytes() == b"# report"
+    assert not list(Path(uri).parent.glob(".*.tmp"))
+    with pytest.raises(ValueError, match=r"cannot write .*/elsewhere\.md: it is outside the lake"):
+        lake.write_file(str(tmp_path / "elsewhere.md"), b"x")
