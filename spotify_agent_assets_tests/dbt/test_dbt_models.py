@@ -257,7 +257,7 @@ def test_dbt_tests_are_asset_checks_and_pass(dbt_base: Built, dbt_range: Built) 
         ),
         ("dim_track", "unique_dim_track_track_id"),
     } <= checks
-    assert len(checks) == 42
+    assert len(checks) == 44
 
 
 def test_materializations_carry_row_counts(dbt_base: Built, dbt_range: Built) -> None:

@@ -67,7 +67,7 @@ def test_dbt_tests_are_asset_checks() -> None:
         for assets in DBT_ASSETS
         for key in assets.check_keys
     }
-    assert len(checks) == 42
+    assert len(checks) == 44
     assert (
         "fct_streams_daily",
         "relationships_fct_streams_daily_track_id__track_id__ref_dim_track_",
