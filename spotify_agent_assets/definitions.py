@@ -8,7 +8,7 @@ component plugin (dbt, AWS, ...), which more than doubled the code location's im
 
 import dagster as dg
 
-from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
+from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
@@ -26,6 +26,7 @@ from spotify_agent_assets.defs.streams.automation import (
     stream_ingestion,
     stream_landing_sensor,
 )
+from spotify_agent_assets.defs.streams.checks import STREAM_TABLE_CHECKS
 from spotify_agent_assets.environment import load_settings
 
 # Declarative automation (analytics following their inputs) runs only while a sensor evaluates
@@ -46,7 +47,12 @@ defs = dg.Definitions(
         *ANALYTICS_ASSETS,
         *AUDIO_ASSETS,
     ],
-    asset_checks=[*spotify_table_checks, *audio_table_checks],
+    asset_checks=[
+        *spotify_table_checks,
+        *STREAM_TABLE_CHECKS,
+        *ANALYTICS_TABLE_CHECKS,
+        *audio_table_checks,
+    ],
     jobs=[spotify_daily_sync, stream_ingestion, audio_analysis],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
     sensors=[stream_landing_sensor, audio_landing_sensor, automation_sensor],

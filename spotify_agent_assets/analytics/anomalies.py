@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from spotify_agent_assets.analytics.series import as_frame, calendar, latest_value, to_matrix
+from spotify_agent_assets.analytics.tables import STREAMING_ANOMALIES
+from spotify_agent_assets.lake.table_contract import arrow_schema
 
 if TYPE_CHECKING:
     from datetime import date
@@ -65,26 +67,6 @@ class AnomalyParams:
 
 
 DEFAULT_PARAMS = AnomalyParams()
-
-
-def anomaly_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("level", pa.string(), nullable=False),  # 'artist' | 'track'
-            pa.field("entity_id", pa.string(), nullable=False),
-            pa.field("entity_name", pa.string()),
-            pa.field("artist_id", pa.string()),  # the artist itself, or the track's primary artist
-            pa.field("date", pa.date32(), nullable=False),
-            pa.field("metric", pa.string(), nullable=False),
-            pa.field("value", pa.float64(), nullable=False),
-            pa.field("expected", pa.float64(), nullable=False),
-            pa.field("robust_z", pa.float64(), nullable=False),
-            pa.field("direction", pa.string(), nullable=False),  # 'spike' | 'drop'
-            pa.field("method", pa.string(), nullable=False),
-        ]
-    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +174,7 @@ def streaming_anomalies(
 
     order = {"artist": 0, "track": 1}
     rows.sort(key=lambda r: (order[str(r["level"])], r["date"], r["entity_id"]))
-    return pa.Table.from_pylist(rows, schema=anomaly_schema())
+    return pa.Table.from_pylist(rows, schema=arrow_schema(STREAMING_ANOMALIES))
 
 
 def _rows(

@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING
 
 from spotify_agent_assets.analytics.anomalies import AnomalyParams, score_series
 from spotify_agent_assets.analytics.series import as_frame, calendar, latest_value, to_matrix
+from spotify_agent_assets.analytics.tables import ARTIST_TRENDS
+from spotify_agent_assets.lake.table_contract import arrow_schema
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,34 +76,6 @@ DEFAULT_PARAMS = TrendParams()
 TREND_STATUSES = ("breakout", "rising", "steady", "falling", "insufficient_history")
 
 
-def trend_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("artist_id", pa.string(), nullable=False),
-            pa.field("artist_name", pa.string()),
-            pa.field("date", pa.date32(), nullable=False),
-            pa.field("streams", pa.int64()),
-            pa.field("streams_7d", pa.int64()),
-            pa.field("growth_7d", pa.float64()),
-            pa.field("streams_28d", pa.int64()),
-            pa.field("growth_28d", pa.float64()),
-            pa.field("growth_28d_window_days", pa.int32()),
-            pa.field("momentum", pa.float64()),
-            pa.field("followers", pa.int64()),
-            pa.field("follower_growth_1d", pa.float64()),
-            pa.field("follower_growth_7d", pa.float64()),
-            pa.field("streams_z", pa.float64()),
-            pa.field("follower_z", pa.float64()),
-            pa.field("breakout_signal", pa.bool_(), nullable=False),
-            pa.field("is_breakout", pa.bool_(), nullable=False),
-            pa.field("breakout_day", pa.date32()),
-            pa.field("trend_status", pa.string(), nullable=False),
-        ]
-    )
-
-
 def artist_trends(
     artist_daily_metrics: pa.Table | pd.DataFrame, params: TrendParams = DEFAULT_PARAMS
 ) -> pa.Table:
@@ -121,7 +95,7 @@ def artist_trends(
         keys=("date", "artist_id"),
     )
     if not len(metrics):
-        return trend_schema().empty_table()
+        return arrow_schema(ARTIST_TRENDS).empty_table()
     duplicated = metrics.duplicated(["artist_id", "date"])
     if duplicated.any():
         first = metrics[duplicated].iloc[0]
@@ -220,7 +194,7 @@ def artist_trends(
         }
     )
     out.loc[out["growth_28d_window_days"] == 0, "growth_28d_window_days"] = pd.NA
-    table = pa.Table.from_pandas(out, schema=trend_schema(), preserve_index=False)
+    table = pa.Table.from_pandas(out, schema=arrow_schema(ARTIST_TRENDS), preserve_index=False)
     return table.replace_schema_metadata(None)  # no pandas blob in the stored Parquet
 
 

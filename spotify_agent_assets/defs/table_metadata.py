@@ -1,4 +1,10 @@
-"""Materialization metadata every table asset reports: row count, schema, preview, API calls."""
+"""Metadata of stored tables: the column schema their contract declares, previews, API calls.
+
+A table's columns are declared once, in its ``TableContract``; ``contract_metadata`` turns that
+into the asset's definition metadata, so the UI shows every column with its description before
+the first materialization, and the lake IO manager checks each output against it and repeats
+it, with the row count, on every materialization.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,41 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from spotify_agent_assets.lake.table_contract import TableContract, arrow_type, type_text
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from spotify_agent_assets.spotify.sync import Quarantined
-    from spotify_agent_assets.spotify.tables import TableContract
 
 PREVIEW_ROWS = 10
 MARKDOWN_ROWS = 20  # rows of a Markdown table in the UI before "... and N more"
+COLUMN_SCHEMA = "dagster/column_schema"
+
+
+def column_schema(contract: TableContract) -> dg.TableSchema:
+    """The contract as Dagster's column schema: Arrow's text of each type (what the stored
+    Parquet says), the description, nullability, and the key as a table constraint."""
+    key = ", ".join(contract.key)
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=type_text(arrow_type(c.type)),
+                description=c.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.nullable, unique=contract.key == (c.name,)
+                ),
+            )
+            for c in contract.columns
+        ],
+        constraints=dg.TableConstraints(other=[f"key ({key}): unique, never null"]),
+    )
+
+
+def contract_metadata(contract: TableContract) -> dict[str, Any]:
+    """Definition metadata of the asset that stores ``contract``'s table."""
+    return {COLUMN_SCHEMA: dg.MetadataValue.table_schema(column_schema(contract))}
 
 
 def preview_markdown(table: pa.Table) -> str:
@@ -31,26 +64,6 @@ def preview_markdown(table: pa.Table) -> str:
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join(cell(row[n]) for n in names) + " |" for row in head]
     return "\n".join(lines)
-
-
-def table_metadata(table: pa.Table, contract: TableContract) -> dict[str, Any]:
-    descriptions = {c.name: c.description for c in contract.columns}
-    schema = dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                name=field.name,
-                type=str(field.type),
-                description=descriptions.get(field.name),
-                constraints=dg.TableColumnConstraints(nullable=field.nullable),
-            )
-            for field in table.schema
-        ]
-    )
-    return {
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
-        "dagster/column_schema": schema,
-        "preview": dg.MetadataValue.md(preview_markdown(table)),
-    }
 
 
 def api_metadata(*stats: Any) -> dict[str, Any]:

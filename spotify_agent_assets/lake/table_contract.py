@@ -1,64 +1,118 @@
-"""Column contracts of lake tables: the schema a table is written with and checked against.
+"""Column contracts of lake tables: the one declaration of a stored table.
 
-One declaration per table serves three purposes: building the Arrow table from rows (types are
-enforced there, so a producer's regression fails loudly), the schema asset check that compares
-what is stored in the lake with the contract, and the column descriptions in the UI.
+A contract serves every purpose a table's shape has: building the Arrow table from rows (types
+are enforced there, so a producer's regression fails loudly), the schema the IO manager checks
+an output against before writing it, the schema and key asset checks on what is stored, and the
+column descriptions in the UI. Plain Python; pyarrow is imported only when a schema is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
+def _types() -> dict[str, Callable[[], pa.DataType]]:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string,
+        "int32": pa.int32,
+        "int64": pa.int64,
+        "float64": pa.float64,
+        "bool": pa.bool_,
+        "date": pa.date32,
+        "timestamp": lambda: pa.timestamp("us", tz="UTC"),
+        "list<string>": lambda: pa.list_(pa.string()),
+    }
+
+
+# The names a Column may use; each maps to exactly one Arrow type (see ``arrow_type``).
+COLUMN_TYPES = (
+    "string",
+    "int32",
+    "int64",
+    "float64",
+    "bool",
+    "date",
+    "timestamp",  # microseconds, UTC
+    "list<string>",
+)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # "string" | "int64" | "float64" | "bool" | "date" | "timestamp" | "list<string>"
+    type: str  # one of COLUMN_TYPES
     description: str
     nullable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type not in COLUMN_TYPES:
+            raise ValueError(
+                f"column {self.name!r} has unknown type {self.type!r}; expected one of "
+                f"{', '.join(COLUMN_TYPES)}"
+            )
 
 
 @dataclass(frozen=True)
 class TableContract:
+    """A stored table: its name (the asset's), its key and its columns in stored order.
+
+    The key is unique and never null in what is stored (the key check refuses nulls whatever a
+    key column's ``nullable`` says; ``nullable`` describes the Arrow field the writer makes).
+    """
+
     name: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"table contract {self.name!r} repeats columns {repeated}")
+        undescribed = [c.name for c in self.columns if not c.description.strip()]
+        if undescribed:
+            raise ValueError(
+                f"table contract {self.name!r} has columns without a description: {undescribed}"
+            )
+        if not self.key:
+            raise ValueError(f"table contract {self.name!r} declares no key columns")
+        missing = [k for k in self.key if k not in names]
+        if missing:
+            raise ValueError(
+                f"key columns {missing} of table contract {self.name!r} are not among its "
+                f"columns ({', '.join(names)})"
+            )
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
 
-def _arrow_type(type_name: str) -> pa.DataType:
-    import pyarrow as pa
-
-    types = {
-        "string": pa.string(),
-        "int64": pa.int64(),
-        "float64": pa.float64(),
-        "bool": pa.bool_(),
-        "date": pa.date32(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "list<string>": pa.list_(pa.string()),
-    }
+def arrow_type(type_name: str) -> pa.DataType:
+    """The Arrow type a contract type name stands for."""
     try:
-        return types[type_name]
+        return _types()[type_name]()
     except KeyError:
         raise ValueError(
-            f"unknown column type {type_name!r}; expected one of {sorted(types)}"
+            f"unknown column type {type_name!r}; expected one of {', '.join(COLUMN_TYPES)}"
         ) from None
 
 
+@cache
 def arrow_schema(contract: TableContract) -> pa.Schema:
+    """The exact schema a table of ``contract`` is stored with (order and nullability too)."""
     import pyarrow as pa
 
     return pa.schema(
-        [pa.field(c.name, _arrow_type(c.type), nullable=c.nullable) for c in contract.columns]
+        [pa.field(c.name, arrow_type(c.type), nullable=c.nullable) for c in contract.columns]
     )
 
 
@@ -79,51 +133,41 @@ def to_arrow(contract: TableContract, rows: Iterable[Mapping[str, Any]]) -> pa.T
         ) from exc
 
 
-def schema_differences(contract: TableContract, stored: pa.Schema) -> list[str]:
-    """Human-readable differences between a stored table's schema and its contract."""
-    expected = arrow_schema(contract)
+def type_text(data_type: pa.DataType) -> str:
+    """Arrow's text of a type ("timestamp[us, tz=UTC]", "list<item: string>"), which names it
+    exactly, except that a list's item is always called ``item``: Parquet files name it
+    ``element`` and DuckDB ``l``, and Arrow's own type equality ignores the name too."""
+    import pyarrow as pa
+
+    def canonical(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(t):
+            return pa.list_(canonical(t.value_type))
+        if pa.types.is_large_list(t):
+            return pa.large_list(canonical(t.value_type))
+        return t
+
+    return str(canonical(data_type))
+
+
+def column_differences(expected: Mapping[str, str], stored: pa.Schema) -> list[str]:
+    """How ``stored`` differs from ``expected`` (column name -> ``type_text``), by column.
+
+    Types compare as text so that a column schema in Dagster's metadata, which holds the same
+    text, can be compared with a table without rebuilding Arrow types from it.
+    """
     problems = []
-    for field in expected:
-        if field.name not in stored.names:
-            problems.append(f"missing column {field.name!r} ({field.type})")
+    for name, expected_type in expected.items():
+        if name not in stored.names:
+            problems.append(f"missing column {name!r} ({expected_type})")
             continue
-        stored_type = stored.field(field.name).type
-        if not stored_type.equals(field.type):
-            problems.append(f"column {field.name!r} is {stored_type}, expected {field.type}")
-    for name in stored.names:
-        if name not in expected.names:
-            problems.append(f"unexpected column {name!r}")
+        stored_type = type_text(stored.field(name).type)
+        if stored_type != expected_type:
+            problems.append(f"column {name!r} is {stored_type}, expected {expected_type}")
+    problems += [f"unexpected column {name!r}" for name in stored.names if name not in expected]
     return problems
 
 
-@dataclass(frozen=True)
-class KeyReport:
-    rows: int
-    null_keys: int
-    duplicate_keys: int
-    examples: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return self.null_keys == 0 and self.duplicate_keys == 0
-
-
-def key_violations(table: pa.Table, key: Sequence[str]) -> KeyReport:
-    """Count rows with a null key column and key values that occur more than once."""
-    import pyarrow.compute as pc
-
-    missing = [k for k in key if k not in table.column_names]
-    if missing:
-        raise ValueError(f"key columns {missing} are not in the table (has {table.column_names})")
-    null_mask = None
-    for k in key:
-        col_null = pc.is_null(table[k])
-        null_mask = col_null if null_mask is None else pc.or_(null_mask, col_null)
-    null_keys = (pc.sum(null_mask).as_py() or 0) if table.num_rows else 0
-    counts = table.group_by(list(key)).aggregate([([], "count_all")])
-    dupes = counts.filter(pc.greater(counts["count_all"], 1))
-    examples = [
-        ", ".join(f"{k}={row[k]}" for k in key) + f" (x{row['count_all']})"
-        for row in dupes.slice(0, 5).to_pylist()
-    ]
-    return KeyReport(table.num_rows, null_keys, dupes.num_rows, examples)
+def schema_differences(contract: TableContract, stored: pa.Schema) -> list[str]:
+    """Human-readable differences between a stored table's schema and its contract."""
+    expected = {field.name: type_text(field.type) for field in arrow_schema(contract)}
+    return column_differences(expected, stored)

@@ -154,6 +154,28 @@ class Warehouse:
         return connection
 
 
+@contextmanager
+def lake_connection(lake: ParquetLake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection that reads the lake's files, closed on exit.
+
+    Not the warehouse file: checks and scans need no views and must not queue behind the
+    writers. Large aggregations spill to a private temporary folder (DuckDB's default is
+    ``.tmp`` in the working directory), removed afterwards.
+    """
+    import tempfile
+
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="lake-duckdb-") as spill:
+        connection = duckdb.connect(config={**CONNECTION_CONFIG, "temp_directory": spill})
+        try:
+            if lake.s3 is not None:
+                _prepare_s3(connection, lake.s3, scope=lake.root)
+            yield connection
+        finally:
+            connection.close()
+
+
 def _prepare_s3(connection: duckdb.DuckDBPyConnection, settings: S3Settings, scope: str) -> None:
     # LOAD takes no parameters; the path is ours (site-packages) and escaped anyway.
     connection.execute(f"LOAD {quote_literal(str(httpfs_extension_path()))}")

@@ -2,26 +2,7 @@
 
 from __future__ import annotations
 
-from spotify_agent_assets.lake.table_contract import (
-    Column,
-    KeyReport,
-    TableContract,
-    arrow_schema,
-    key_violations,
-    schema_differences,
-    to_arrow,
-)
-
-__all__ = [
-    "CONTRACTS",
-    "Column",
-    "KeyReport",
-    "TableContract",
-    "arrow_schema",
-    "key_violations",
-    "schema_differences",
-    "to_arrow",
-]
+from spotify_agent_assets.lake.table_contract import Column, TableContract
 
 S, INT, B, D, T, L = "string", "int64", "bool", "date", "timestamp", "list<string>"
 

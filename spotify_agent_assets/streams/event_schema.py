@@ -2,14 +2,18 @@
 
 Three schemas live here: stream event v1 (what producers put in ``<landing>/streams/``), the
 output table ``streams.stream_events`` (one partition per UTC day of ``ts``), and the quarantine
-table (records we refused, with a reason). Arrow schemas are built on first use so importing this
-module does not import pyarrow.
+table (records we refused, with a reason). The two stored tables are declared, with column
+descriptions and keys, in ``streams.tables``; their Arrow schemas here are derived from those
+contracts. Arrow schemas are built on first use so importing this module does not import pyarrow.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING, Literal
+
+from spotify_agent_assets.lake.table_contract import arrow_schema
+from spotify_agent_assets.streams.tables import STREAM_EVENTS, STREAM_QUARANTINE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,27 +43,6 @@ V1_COLUMNS = (
 
 # A play cannot last longer than a day; anything above is a producer bug, not a long song.
 MAX_MS_PLAYED = 24 * 60 * 60 * 1000
-
-# Output columns that are copied from the validated v1 record, in table order.
-EVENT_COLUMNS = (
-    "date",
-    "event_id",
-    "listener_key",
-    "track_id",
-    "ts",
-    "ms_played",
-    "country",
-    "platform",
-    "reason_start",
-    "reason_end",
-    "shuffle",
-    "skipped",
-    "offline",
-    "session_id",
-    "source_file",
-    "source_format",
-)
-QUARANTINE_COLUMNS = ("source_file", "line", "reason", "raw", "listener_key", "quarantined_at")
 
 # ISO 3166-1 alpha-2 officially assigned codes (249). Spotify writes "ZZ" for an unknown
 # country; ingestion treats that as null rather than as an error (see validation).
@@ -114,35 +97,22 @@ def landing_schema() -> pa.Schema:
     return pa.schema([f.with_nullable(f.name not in REQUIRED_COLUMNS) for f in schema])
 
 
-@cache
 def stream_events_schema() -> pa.Schema:
     """``streams.stream_events``: v1 with ``listener_id`` replaced by its HMAC, plus lineage."""
-    import pyarrow as pa
+    return arrow_schema(STREAM_EVENTS)
 
-    v1 = v1_schema()
-    fields = {f.name: f for f in v1}
-    for name in ("event_id", "track_id", "ts", "ms_played"):
-        fields[name] = fields[name].with_nullable(False)
-    fields["date"] = pa.field("date", pa.date32(), nullable=False)
-    fields["listener_key"] = pa.field("listener_key", pa.string(), nullable=False)
-    fields["source_file"] = pa.field("source_file", pa.string(), nullable=False)
-    fields["source_format"] = pa.field("source_format", pa.string(), nullable=False)
-    return pa.schema([fields[name] for name in EVENT_COLUMNS])
+
+def quarantine_table_schema() -> pa.Schema:
+    """``streams.stream_quarantine``: the quarantine layout plus the partition it is filed under."""
+    return arrow_schema(STREAM_QUARANTINE)
 
 
 @cache
 def quarantine_schema() -> pa.Schema:
-    """Refused records. ``raw`` never holds the raw listener id; ``listener_key`` (its HMAC,
-    null when the record had none) lets GDPR erasure find a listener's quarantined records."""
+    """Refused records before they are filed under a day: ``stream_quarantine`` without its
+    ``date``. ``raw`` never holds the raw listener id; ``listener_key`` (its HMAC, null when
+    the record had none) lets GDPR erasure find a listener's quarantined records."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            pa.field("source_file", pa.string(), nullable=False),
-            pa.field("line", pa.int64()),
-            pa.field("reason", pa.string(), nullable=False),
-            pa.field("raw", pa.string()),
-            pa.field("listener_key", pa.string()),
-            pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        ]
-    )
+    stored = arrow_schema(STREAM_QUARANTINE)
+    return pa.schema([field for field in stored if field.name != "date"])

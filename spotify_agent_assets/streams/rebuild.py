@@ -22,7 +22,11 @@ from typing import TYPE_CHECKING
 
 from spotify_agent_assets.lake.partitioned_output import PartitionedOutput
 from spotify_agent_assets.streams.day_partitions import split_by_day
-from spotify_agent_assets.streams.event_schema import quarantine_schema, stream_events_schema
+from spotify_agent_assets.streams.event_schema import (
+    quarantine_schema,
+    quarantine_table_schema,
+    stream_events_schema,
+)
 from spotify_agent_assets.streams.ingest import ingest_files, safe_source_file
 from spotify_agent_assets.streams.landing_index import IndexedFile, LandingIndex
 from spotify_agent_assets.streams.provenance import partition_footer
@@ -151,13 +155,6 @@ def rebuild_partitions(
         quarantine_reasons=dict(Counter(quarantine["reason"].to_pylist()).most_common()),
         integrity=integrity,
     )
-
-
-def quarantine_table_schema() -> pa.Schema:
-    """``stream_quarantine``: the quarantine layout plus the partition it is filed under."""
-    import pyarrow as pa
-
-    return pa.schema([pa.field("date", pa.date32(), nullable=False), *quarantine_schema()])
 
 
 def _quarantine_for(

@@ -13,14 +13,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from spotify_agent_assets.analytics.tables import (
+    ARTIST_TRENDS,
+    STREAMING_ANOMALIES,
+    WEEKLY_ARTIST_REPORT,
+)
 from spotify_agent_assets.defs.analytics.assets import (
     ANALYTICS_ASSETS,
     ANALYTICS_AUTOMATION,
+    ANALYTICS_TABLE_CHECKS,
     ARTIST_DAILY_METRICS,
     DIM_TRACK,
     FCT_STREAMS_DAILY,
 )
 from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
+from spotify_agent_assets.defs.table_checks import KEY_CHECK, SCHEMA_CHECK
 from spotify_agent_assets.lake import ParquetLake, Warehouse
 from spotify_agent_assets.sample_world.world import GroundTruthEvent
 from spotify_agent_assets_tests.analytics.sample_tables import SampleTables
@@ -47,7 +54,7 @@ def _write_dbt_tables(lake: LakeResource, tables: dict[str, pa.Table]) -> None:
 
 def _materialize(lake: LakeResource) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ANALYTICS_ASSETS, *DBT_MODELS],
+        [*ANALYTICS_ASSETS, *ANALYTICS_TABLE_CHECKS, *DBT_MODELS],
         resources={"io_manager": LakeIOManager(storage=lake), "lake": lake},
     )
 
@@ -157,6 +164,24 @@ def test_metadata_shows_breakouts_anomalies_and_the_report(materialized):
     assert "<script>" not in report["summary"].value
     assert report["report_root"].value.endswith("analytics/weekly_artist_report/files/2026-W44")
     assert report["dagster/row_count"].value == 32
+
+
+def test_key_and_schema_checks_pass_on_the_stored_tables(materialized):
+    _, result = materialized
+    evaluations = {
+        (c.asset_key.to_user_string(), c.check_name): c
+        for c in result.get_asset_check_evaluations()
+    }
+    for contract in (ARTIST_TRENDS, STREAMING_ANOMALIES, WEEKLY_ARTIST_REPORT):
+        for check in (KEY_CHECK, SCHEMA_CHECK):
+            evaluation = evaluations[(contract.name, check)]
+            assert evaluation.passed, (contract.name, check, evaluation.metadata)
+        assert evaluations[(contract.name, KEY_CHECK)].metadata["rows"].value > 0
+        # The UI's column docs on the materialization are the contract's.
+        columns = _metadata(result, contract.name)["dagster/column_schema"].value.columns
+        assert [(c.name, c.description) for c in columns] == [
+            (c.name, c.description) for c in contract.columns
+        ]
 
 
 def test_rerun_gives_identical_report_files(materialized):

@@ -23,7 +23,6 @@ import pytest
 
 from spotify_agent_assets.analytics.anomalies import (
     DEFAULT_PARAMS,
-    anomaly_schema,
     streaming_anomalies,
 )
 from spotify_agent_assets.analytics.baseline import (
@@ -31,6 +30,8 @@ from spotify_agent_assets.analytics.baseline import (
     weekday_factors,
 )
 from spotify_agent_assets.analytics.series import calendar, to_matrix
+from spotify_agent_assets.analytics.tables import STREAMING_ANOMALIES
+from spotify_agent_assets.lake.table_contract import arrow_schema
 from spotify_agent_assets.sample_world.world import GroundTruthEvent
 from spotify_agent_assets_tests.analytics.synthetic import MONDAY, metrics_frame, weekly_series
 
@@ -139,7 +140,7 @@ def test_a_take_down_in_the_sample_world_is_a_drop_from_its_day(
 
 
 def test_rows_follow_the_contract(anomalies: pa.Table):
-    assert anomalies.schema.equals(anomaly_schema())
+    assert anomalies.schema.equals(arrow_schema(STREAMING_ANOMALIES))
     rows = anomalies.to_pylist()
     assert {r["level"] for r in rows} == {"artist", "track"}
     assert all(r["expected"] >= DEFAULT_PARAMS.min_expected_streams for r in rows)
@@ -232,4 +233,4 @@ def test_a_take_down_shows_as_a_drop_at_track_level():
 
 def test_empty_input_gives_an_empty_table_with_the_schema():
     table = streaming_anomalies(metrics_frame({"a": [1.0]}).iloc[:0])
-    assert table.num_rows == 0 and table.schema.equals(anomaly_schema())
+    assert table.num_rows == 0 and table.schema.equals(arrow_schema(STREAMING_ANOMALIES))

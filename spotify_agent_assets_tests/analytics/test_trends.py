@@ -9,7 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from spotify_agent_assets.analytics.trends import TREND_STATUSES, artist_trends, trend_schema
+from spotify_agent_assets.analytics.tables import ARTIST_TRENDS
+from spotify_agent_assets.analytics.trends import TREND_STATUSES, artist_trends
+from spotify_agent_assets.lake.table_contract import arrow_schema
 from spotify_agent_assets.sample_world.world import GroundTruthEvent
 from spotify_agent_assets_tests.analytics.synthetic import (
     MONDAY,
@@ -58,7 +60,7 @@ def test_no_other_artist_breaks_out(trends: pa.Table, planted: dict[str, GroundT
 
 
 def test_one_row_per_input_row_with_the_contract_schema(sample_tables, trends: pa.Table):
-    assert trends.schema.equals(trend_schema())
+    assert trends.schema.equals(arrow_schema(ARTIST_TRENDS))
     assert trends.num_rows == sample_tables.artist_daily_metrics.num_rows
     keys = set(
         zip(trends.column("artist_id").to_pylist(), trends.column("date").to_pylist(), strict=True)

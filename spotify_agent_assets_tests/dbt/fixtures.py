@@ -19,12 +19,12 @@ from typing import Any
 import pyarrow as pa
 
 from spotify_agent_assets.lake import ParquetLake, Warehouse
+from spotify_agent_assets.lake.table_contract import to_arrow
 from spotify_agent_assets.spotify.tables import (
     ARTIST_SNAPSHOTS,
     SPOTIFY_ALBUMS,
     SPOTIFY_ARTISTS,
     SPOTIFY_TRACKS,
-    to_arrow,
 )
 from spotify_agent_assets.streams.event_schema import stream_events_schema
 

@@ -16,10 +16,18 @@ import numpy as np
 import pytest
 import soundfile
 
-from spotify_agent_assets.audio.tables import AUDIO_GROUP
+from spotify_agent_assets.audio.tables import (
+    AUDIO_ANOMALIES,
+    AUDIO_CATALOG,
+    AUDIO_FEATURES,
+    AUDIO_GROUP,
+    AUDIO_QUARANTINE,
+    TRACK_CLASSIFICATION,
+)
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
+from spotify_agent_assets.defs.table_checks import KEY_CHECK, SCHEMA_CHECK
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.sample_world.write_audio_zone import write_zone
@@ -143,6 +151,17 @@ def test_bad_files_are_quarantined_and_the_rest_of_the_batch_succeeds(runs: Audi
     assert not [row for row in features if row["status"] == "failed"]
     checks = runs.first.get_asset_check_evaluations()
     assert checks and all(check.passed for check in checks)
+    # Among them, the key and schema checks of every audio table, on what was stored.
+    evaluated = {(c.asset_key.to_user_string(), c.check_name) for c in checks}
+    tables = (
+        AUDIO_CATALOG,
+        AUDIO_QUARANTINE,
+        AUDIO_FEATURES,
+        AUDIO_ANOMALIES,
+        TRACK_CLASSIFICATION,
+    )
+    for contract in tables:
+        assert {(contract.name, KEY_CHECK), (contract.name, SCHEMA_CHECK)} <= evaluated
 
 
 def test_tempo_key_and_mode_against_the_synthesized_ground_truth(runs: AudioRuns) -> None:

@@ -11,18 +11,35 @@ import pyarrow as pa
 import pytest
 
 from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
+from spotify_agent_assets.defs.table_metadata import contract_metadata
 from spotify_agent_assets.lake import ParquetLake
+from spotify_agent_assets.lake.table_contract import Column, TableContract
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
 
 
-@dg.asset(group_name="spotify")
+def _contract(name: str, key: tuple[str, ...], *columns: tuple[str, str]) -> TableContract:
+    return TableContract(
+        name, key, tuple(Column(c, kind, f"{c} of {name}", nullable=False) for c, kind in columns)
+    )
+
+
+TRACKS = _contract(
+    "spotify_tracks", ("track_id",), ("track_id", "string"), ("duration_ms", "int64")
+)
+DAILY_PLAYS = _contract(
+    "daily_plays", ("date", "track_id"), ("date", "date"), ("track_id", "string")
+)
+COUNTS = _contract("counts", ("plays",), ("plays", "int64"))
+
+
+@dg.asset(group_name="spotify", metadata=contract_metadata(TRACKS))
 def spotify_tracks() -> pd.DataFrame:
     """Three tracks."""
     return pd.DataFrame({"track_id": ["a", "b", "c"], "duration_ms": [1000, 2000, 3000]})
 
 
-@dg.asset(group_name="spotify", partitions_def=DAILY)
+@dg.asset(group_name="spotify", partitions_def=DAILY, metadata=contract_metadata(DAILY_PLAYS))
 def daily_plays(context: dg.AssetExecutionContext) -> pd.DataFrame:
     """Two plays on the run's day; the count depends on a run tag so re-runs can differ."""
     day = dt.date.fromisoformat(context.partition_key)
@@ -31,7 +48,12 @@ def daily_plays(context: dg.AssetExecutionContext) -> pd.DataFrame:
 
 
 @dg.asset(
-    group_name="spotify", partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run()
+    group_name="spotify",
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata=contract_metadata(
+        _contract("daily_streams", ("date",), ("date", "date"), ("streams", "int64"))
+    ),
 )
 def daily_streams(context: dg.AssetExecutionContext) -> pa.Table:
     """One row per day of the run's range, except the range's second day, which has none."""
@@ -41,27 +63,42 @@ def daily_streams(context: dg.AssetExecutionContext) -> pa.Table:
     return pa.table({"date": pa.array(kept, pa.date32()), "streams": list(range(len(kept)))})
 
 
-@dg.asset(group_name="spotify", partitions_def=DAILY)
+@dg.asset(
+    group_name="spotify",
+    partitions_def=DAILY,
+    metadata=contract_metadata(
+        _contract("leaky_plays", ("date",), ("date", "date"), ("n", "int64"))
+    ),
+)
 def leaky_plays(context: dg.AssetExecutionContext) -> pd.DataFrame:
     """Wrongly returns a row for the day after its partition."""
     day = dt.date.fromisoformat(context.partition_key)
     return pd.DataFrame({"date": [day, day + dt.timedelta(days=1)], "n": [1, 2]})
 
 
-@dg.asset(group_name="analytics")
+@dg.asset(
+    group_name="analytics",
+    metadata=contract_metadata(_contract("track_summary", ("tracks",), ("tracks", "int64"))),
+)
 def track_summary(spotify_tracks: pa.Table) -> pd.DataFrame:
     """Reads its upstream through the IO manager."""
     return pd.DataFrame({"tracks": [spotify_tracks.num_rows]})
 
 
-@dg.asset(group_name="analytics", partitions_def=DAILY)
+@dg.asset(
+    group_name="analytics",
+    partitions_def=DAILY,
+    metadata=contract_metadata(
+        _contract("daily_play_counts", ("date",), ("date", "date"), ("plays", "int64"))
+    ),
+)
 def daily_play_counts(daily_plays: pa.Table) -> pd.DataFrame:
     """Same-partition input."""
     plays = daily_plays.to_pandas()
     return pd.DataFrame({"date": plays["date"].iloc[:1], "plays": [len(plays)]})
 
 
-@dg.asset(group_name="analytics")
+@dg.asset(group_name="analytics", metadata=contract_metadata(COUNTS))
 def not_a_table() -> dict[str, int]:
     """Returns something the lake cannot store."""
     return {"a": 1}
@@ -101,10 +138,13 @@ def test_unpartitioned_asset_is_stored_registered_and_described(
     assert metadata["dagster/row_count"].value == 3
     assert metadata["partitions_written"].value == []
     assert metadata["warehouse_table"].value == "spotify.spotify_tracks"
-    assert [c.name for c in metadata["dagster/column_schema"].value.columns] == [
-        "track_id",
-        "duration_ms",
+    # The contract's schema, descriptions included, and not one rebuilt from the frame.
+    columns = metadata["dagster/column_schema"].value.columns
+    assert [(c.name, c.type, c.description) for c in columns] == [
+        ("track_id", "string", "track_id of spotify_tracks"),
+        ("duration_ms", "int64", "duration_ms of spotify_tracks"),
     ]
+    assert "| a | 1000 |" in metadata["preview"].value
 
 
 def test_downstream_asset_loads_its_input(io_manager: LakeIOManager) -> None:
@@ -188,7 +228,9 @@ def test_other_output_types_are_rejected_by_name(io_manager: LakeIOManager) -> N
         dg.materialize([not_a_table], resources={"io_manager": io_manager})
 
 
-@dg.asset(group_name="analytics", ins={"daily_plays": dg.AssetIn()})
+@dg.asset(
+    group_name="analytics", ins={"daily_plays": dg.AssetIn()}, metadata=contract_metadata(COUNTS)
+)
 def all_plays(daily_plays: pa.Table) -> pd.DataFrame:
     """Unpartitioned reader of every partition of its upstream."""
     return pd.DataFrame({"plays": [daily_plays.num_rows]})
@@ -197,6 +239,7 @@ def all_plays(daily_plays: pa.Table) -> pd.DataFrame:
 @dg.asset(
     group_name="analytics",
     ins={"daily_plays": dg.AssetIn(metadata={"allow_missing_partitions": True})},
+    metadata=contract_metadata(COUNTS),
 )
 def plays_so_far(daily_plays: pa.Table) -> pd.DataFrame:
     """Unpartitioned reader that accepts partitions not materialized yet."""
@@ -216,3 +259,57 @@ def test_unpartitioned_reader_of_partitions(io_manager: LakeIOManager) -> None:
 
     with pytest.raises(Exception, match=r"spotify\.daily_plays has no partition"):
         dg.materialize([daily_plays, all_plays], selection=[all_plays], resources=resources)
+
+
+@dg.asset(group_name="spotify")
+def undeclared() -> pa.Table:
+    """A table with no contract."""
+    return pa.table({"x": [1]})
+
+
+def test_a_table_without_a_contract_is_refused_by_name(io_manager: LakeIOManager) -> None:
+    with pytest.raises(dg.DagsterInvariantViolationError, match=r"undeclared declares no table"):
+        dg.materialize([undeclared], resources={"io_manager": io_manager})
+    assert not ParquetLake(io_manager.storage.lake_root).exists("spotify", "undeclared")
+
+
+@dg.asset(name="spotify_tracks", group_name="spotify", metadata=contract_metadata(TRACKS))
+def drifted_tracks() -> pa.Table:
+    """The contract's table after a producer regression: a type changed, a column appeared."""
+    return pa.table(
+        {
+            "track_id": ["a"],
+            "duration_ms": pa.array([1.5], pa.float64()),
+            "debug": ["x"],
+        }
+    )
+
+
+def test_an_output_that_breaks_its_contract_fails_before_the_write(
+    io_manager: LakeIOManager,
+) -> None:
+    assert dg.materialize([spotify_tracks], resources={"io_manager": io_manager}).success
+    with pytest.raises(dg.DagsterInvariantViolationError) as raised:
+        dg.materialize([drifted_tracks], resources={"io_manager": io_manager})
+    message = str(raised.value)
+    assert "spotify_tracks" in message and "nothing was written" in message
+    assert "column 'duration_ms' is double, expected int64" in message
+    assert "unexpected column 'debug'" in message
+    stored = ParquetLake(io_manager.storage.lake_root).read("spotify", "spotify_tracks")
+    assert stored.column("duration_ms").to_pylist() == [1000, 2000, 3000]
+
+
+@dg.asset(name="spotify_tracks", group_name="spotify", metadata=contract_metadata(TRACKS))
+def reordered_tracks() -> dg.Output:
+    """The contract's columns in another order, with a preview of the asset's own."""
+    table = pa.table({"duration_ms": [5], "track_id": ["z"]})
+    return dg.Output(table, metadata={"preview": dg.MetadataValue.md("my own preview")})
+
+
+def test_columns_are_stored_in_contract_order_and_an_own_preview_is_kept(
+    io_manager: LakeIOManager,
+) -> None:
+    result = dg.materialize([reordered_tracks], resources={"io_manager": io_manager})
+    stored = ParquetLake(io_manager.storage.lake_root).read("spotify", "spotify_tracks")
+    assert stored.column_names == ["track_id", "duration_ms"]
+    assert materialization(result, "spotify_tracks").metadata["preview"].value == "my own preview"

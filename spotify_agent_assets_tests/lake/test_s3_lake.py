@@ -13,7 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
+from spotify_agent_assets.defs.table_metadata import contract_metadata
 from spotify_agent_assets.lake import ParquetLake, S3Settings, TableNotFoundError, Warehouse
+from spotify_agent_assets.lake.key_check import check_key
+from spotify_agent_assets.lake.table_contract import Column, TableContract
 from spotify_agent_assets_tests.s3_server import S3Server
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
@@ -83,7 +86,17 @@ def test_warehouse_view_over_s3(s3_lake: ParquetLake, s3_server: S3Server, tmp_p
         assert connection.execute("select count(*) from duckdb_secrets()").fetchone() == (0,)
 
 
-@dg.asset(group_name="spotify", partitions_def=DAILY)
+S3_DAILY_PLAYS = TableContract(
+    "s3_daily_plays",
+    ("date", "track_id"),
+    (
+        Column("date", "date", "Day of the plays", nullable=False),
+        Column("track_id", "string", "Track played", nullable=False),
+    ),
+)
+
+
+@dg.asset(group_name="spotify", partitions_def=DAILY, metadata=contract_metadata(S3_DAILY_PLAYS))
 def s3_daily_plays(context: dg.AssetExecutionContext) -> pd.DataFrame:
     """As many plays on the run's day as the `plays` run tag says."""
     day = dt.date.fromisoformat(context.partition_key)
@@ -136,3 +149,17 @@ def test_settings_from_env_and_redacted_repr() -> None:
 def test_settings_reject_an_endpoint_without_scheme() -> None:
     with pytest.raises(ValueError, match="not an http"):
         S3Settings(endpoint_url="127.0.0.1:8333")
+
+
+@pytest.mark.s3
+def test_key_check_and_report_files_over_s3(s3_lake: ParquetLake) -> None:
+    for day, ids in (("2024-01-01", ["a", "b"]), ("2024-01-02", ["c", "a"])):
+        s3_lake.write(pa.table({"event_id": ids}), "streams", "events", day)
+
+    report = check_key(s3_lake, "streams", "events", ["event_id"], ["2024-01-02"])
+
+    assert (report.rows, report.duplicate_keys, report.examples) == (2, 1, ["event_id=a (x2)"])
+    uri = f"{s3_lake.table_uri('analytics', 'weekly_artist_report')}/files/report.html"
+    assert s3_lake.write_file(uri, b"<p>hi</p>") == uri
+    with s3_lake.filesystem.open_input_stream(uri.removeprefix("s3://")) as handle:
+        assert handle.read() == b"<p>hi</p>"

@@ -8,11 +8,10 @@ lake IO manager (``<lake>/analytics/<asset>/``, views ``analytics.<asset>``).
 ``weekly_artist_report`` writes one folder of files per artist and week,
 ``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/``, and stores an index
 of them as its table. All three are unpartitioned and recomputed whole (a breakout's flags can
-be confirmed by a later day), following their upstreams by declarative automation.
+be confirmed by a later day), following their upstreams by declarative automation. Their
+columns are declared in ``analytics.tables``; the key and schema checks read what is stored.
 """
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,10 +20,17 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from spotify_agent_assets.analytics.tables import (
+    ANALYTICS_GROUP,
+    ARTIST_TRENDS,
+    STREAMING_ANOMALIES,
+    WEEKLY_ARTIST_REPORT,
+)
 from spotify_agent_assets.defs.lake.resources import LakeResource
-from spotify_agent_assets.defs.table_metadata import markdown_table
+from spotify_agent_assets.defs.table_checks import build_table_checks
+from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
+from spotify_agent_assets.lake.table_contract import to_arrow
 
-ANALYTICS_GROUP = "analytics"
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
 
 ARTIST_DAILY_METRICS = dg.AssetKey(["artist_daily_metrics"])
@@ -80,25 +86,6 @@ MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
 
 
-def report_index_schema() -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field("artist_id", pa.string(), nullable=False),
-            pa.field("artist_name", pa.string()),
-            pa.field("week", pa.string(), nullable=False),
-            pa.field("week_start", pa.date32(), nullable=False),
-            pa.field("week_end", pa.date32(), nullable=False),
-            pa.field("streams", pa.int64(), nullable=False),
-            pa.field("streams_change", pa.float64()),
-            pa.field("trend_status", pa.string()),
-            pa.field("anomalies", pa.int64(), nullable=False),
-            pa.field("markdown_uri", pa.string(), nullable=False),
-            pa.field("html_uri", pa.string(), nullable=False),
-            pa.field("chart_uris", pa.list_(pa.string()), nullable=False),
-        ]
-    )
-
-
 @contextmanager
 def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
     """``Warehouse.reader()``, failing clearly when the dbt models were never materialized.
@@ -135,6 +122,7 @@ def _query(connection: Any, sql: str, table: str, params: list[Any] | None = Non
     kinds=ANALYTICS_KINDS,
     deps=[ARTIST_DAILY_METRICS],
     automation_condition=ANALYTICS_AUTOMATION,
+    metadata=contract_metadata(ARTIST_TRENDS),
 )
 def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
     """Streams growth (7-day, 28-day), momentum, follower growth and breakouts per artist and day.
@@ -155,7 +143,6 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     return dg.Output(
         table,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(table.num_rows),
             "artists": dg.MetadataValue.int(len(set(table.column("artist_id").to_pylist()))),
             "latest_date": dg.MetadataValue.text(_latest(table)),
             "breakout_artists": dg.MetadataValue.int(len(breakouts)),
@@ -176,6 +163,7 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     kinds=ANALYTICS_KINDS,
     deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK],
     automation_condition=ANALYTICS_AUTOMATION,
+    metadata=contract_metadata(STREAMING_ANOMALIES),
 )
 def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
     """Days whose streams leave an artist's or a track's normal range: spikes and drops.
@@ -206,7 +194,6 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     return dg.Output(
         table,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(table.num_rows),
             "anomalies_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
             "method": dg.MetadataValue.text(rows[0]["method"] if rows else "n/a"),
             "anomalies": dg.MetadataValue.md(
@@ -236,6 +223,7 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     kinds={"python", "duckdb", "html"},
     deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK],
     automation_condition=ANALYTICS_AUTOMATION,
+    metadata=contract_metadata(WEEKLY_ARTIST_REPORT),
 )
 def weekly_artist_report(
     context: dg.AssetExecutionContext,
@@ -276,7 +264,7 @@ def weekly_artist_report(
 
     parquet_lake = lake.lake()
     week_uri = (
-        f"{parquet_lake.table_uri(ANALYTICS_GROUP, 'weekly_artist_report')}/"
+        f"{parquet_lake.table_uri(ANALYTICS_GROUP, WEEKLY_ARTIST_REPORT.name)}/"
         f"{REPORT_FILES_DIR}/{report.week.label}"
     )
     rows = []
@@ -288,8 +276,7 @@ def weekly_artist_report(
             **artist.charts,
         }
         uris = {
-            name: _write_file(parquet_lake, f"{folder}/{name}", data)
-            for name, data in files.items()
+            name: parquet_lake.write_file(f"{folder}/{name}", data) for name, data in files.items()
         }
         rows.append(
             {
@@ -307,12 +294,11 @@ def weekly_artist_report(
                 "chart_uris": [uris[name] for name in sorted(artist.charts)],
             }
         )
-    index = pa.Table.from_pylist(rows, schema=report_index_schema())
+    index = to_arrow(WEEKLY_ARTIST_REPORT, rows)
     context.log.info(f"wrote {len(rows)} artist report(s) for {report.week.label} to {week_uri}")
     return dg.Output(
         index,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(index.num_rows),
             "week": dg.MetadataValue.text(report.week.label),
             "week_start": dg.MetadataValue.text(report.week.start.isoformat()),
             "week_end": dg.MetadataValue.text(report.week.end.isoformat()),
@@ -337,34 +323,10 @@ ANALYTICS_ASSETS: list[dg.AssetsDefinition] = [
     streaming_anomalies,
     weekly_artist_report,
 ]
-
-
-def _write_file(parquet_lake: Any, uri: str, data: bytes) -> str:
-    """Write ``data`` to ``uri`` so no reader ever sees part of it; returns ``uri``.
-
-    Locally: a hidden temp file in the same folder, fsync, then a rename over the target.
-    On S3 one PUT, which shows the object only once complete.
-    """
-    filesystem = parquet_lake.filesystem
-    path = uri.removeprefix("s3://")
-    if parquet_lake.is_s3:
-        with filesystem.open_output_stream(path) as out:
-            out.write(data)
-        return uri
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    return uri
+ANALYTICS_TABLE_CHECKS = [
+    build_table_checks(ANALYTICS_GROUP, contract)
+    for contract in (ARTIST_TRENDS, STREAMING_ANOMALIES, WEEKLY_ARTIST_REPORT)
+]
 
 
 def _safe_segment(value: str) -> str:

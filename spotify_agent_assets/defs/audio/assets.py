@@ -28,10 +28,11 @@ from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import (
+    contract_metadata,
     markdown_table,
     preview_markdown,
-    table_metadata,
 )
+from spotify_agent_assets.lake.table_contract import TableContract, to_arrow
 
 AUDIO_KINDS = {"python", "parquet"}
 SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
@@ -44,17 +45,23 @@ ZONE_RETRY = dg.RetryPolicy(
 )
 
 
-def _spec(name: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name=AUDIO_GROUP, description=description, kinds=AUDIO_KINDS)
+def _spec(contract: TableContract, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        contract.name,
+        group_name=AUDIO_GROUP,
+        description=description,
+        kinds=AUDIO_KINDS,
+        metadata=contract_metadata(contract),
+    )
 
 
 AUDIO_CATALOG_SPEC = _spec(
-    "audio_catalog",
+    AUDIO_CATALOG,
     "One row per usable audio file of the landing zone (wav, flac, ogg, mp3): the Spotify track "
     "it is (file stem or sidecar), SHA-256, duration, sample rate, channels.",
 )
 AUDIO_QUARANTINE_SPEC = _spec(
-    "audio_quarantine",
+    AUDIO_QUARANTINE,
     "Landing-zone files that are not in the catalogue, with a reason code and what to fix: "
     "paths leaving the zone, empty, corrupt or non-audio files, missing track ids, duplicates.",
 )
@@ -78,7 +85,6 @@ def audio_catalog(
     import json
 
     from spotify_agent_assets.audio.catalog import CatalogEntry, catalog_zone
-    from spotify_agent_assets.lake.table_contract import to_arrow
 
     previous = [
         CatalogEntry.from_record(row) for row in lake.previous_rows(AUDIO_GROUP, AUDIO_CATALOG.name)
@@ -103,7 +109,6 @@ def audio_catalog(
         catalog,
         output_name="audio_catalog",
         metadata={
-            **table_metadata(catalog, AUDIO_CATALOG),
             "files_read": len(scan.probed),
             "files_unchanged": scan.reused,
             "formats": dg.MetadataValue.json(
@@ -129,7 +134,6 @@ def audio_catalog(
         quarantine,
         output_name="audio_quarantine",
         metadata={
-            **table_metadata(quarantine, AUDIO_QUARANTINE),
             "quarantined": len(scan.quarantined),
             "reasons": dg.MetadataValue.json(dict(sorted(reasons.items()))),
             "quarantined_files": dg.MetadataValue.md(
@@ -147,6 +151,7 @@ def audio_catalog(
     group_name=AUDIO_GROUP,
     kinds={"python", "librosa", "parquet"},
     pool="audio_analysis",
+    metadata=contract_metadata(AUDIO_FEATURES),
 )
 def audio_features(
     context: dg.AssetExecutionContext,
@@ -174,7 +179,6 @@ def audio_features(
     from spotify_agent_assets.audio.features import EXTRACTOR_VERSION
     from spotify_agent_assets.audio.parallel import AnalysisProgress, AudioAnalysisPool
     from spotify_agent_assets.audio.recording import analyse_recording
-    from spotify_agent_assets.lake.table_contract import to_arrow
 
     catalog = [CatalogEntry.from_record(row) for row in audio_catalog.to_pylist()]
     analyses: dict[str, Any] = dict(
@@ -218,7 +222,6 @@ def audio_features(
     return dg.Output(
         table,
         metadata={
-            **table_metadata(table, AUDIO_FEATURES),
             # The whole row is 120 columns wide; these say whether the analysis makes sense.
             "preview": dg.MetadataValue.md(preview_markdown(table.select(PREVIEW_COLUMNS))),
             "extractor_version": EXTRACTOR_VERSION,
@@ -240,6 +243,7 @@ def audio_features(
     kinds=AUDIO_KINDS | {"scikitlearn"},
     deps=[SPOTIFY_TRACKS],
     automation_condition=dg.AutomationCondition.eager(),
+    metadata=contract_metadata(AUDIO_ANOMALIES),
 )
 def audio_anomalies(
     context: dg.AssetExecutionContext,
@@ -256,7 +260,6 @@ def audio_anomalies(
     features that made each outlier unusual. Thresholds: ``spotify_agent_assets.audio.anomalies``.
     """
     from spotify_agent_assets.audio.anomaly_table import audio_anomaly_rows
-    from spotify_agent_assets.lake.table_contract import to_arrow
 
     durations = {
         row["track_id"]: row["duration_ms"]
@@ -276,7 +279,6 @@ def audio_anomalies(
     return dg.Output(
         table,
         metadata={
-            **table_metadata(table, AUDIO_ANOMALIES),
             "files_flagged": len({row["track_id"] for row in result.rows}),
             "flags_by_rule": dg.MetadataValue.json(dict(sorted(rules.items()))),
             "isolation_forest_items": len(result.forest.rows),
@@ -319,6 +321,7 @@ MLFLOW_EXPERIMENT = "track_classification"
         ),
     ],
     pool="model_training",
+    metadata=contract_metadata(TRACK_CLASSIFICATION),
 )
 def track_classification(
     context: dg.AssetExecutionContext,
@@ -349,7 +352,6 @@ def track_classification(
         parse_content_type_labels,
     )
     from spotify_agent_assets.audio.track_classes import NotEnoughLabelsError, classify_tracks
-    from spotify_agent_assets.lake.table_contract import to_arrow
 
     source = f"{audio_landing.zone_root}/{LABELS_FILE}"
     data = audio_landing.read_zone_file(LABELS_FILE)
@@ -414,7 +416,6 @@ def track_classification(
     yield dg.Output(
         table,
         metadata={
-            **table_metadata(table, TRACK_CLASSIFICATION),
             "content_type_counts": dg.MetadataValue.json(
                 dict(sorted(Counter(r["content_type"] for r in rows).items()))
             ),

@@ -3,6 +3,11 @@
 An asset's table is ``<group>/<last part of its key>``; daily-partitioned assets get one file
 per partition, chosen by each row's ``date``. After writing, the view ``<group>.<asset>`` is
 (re)registered in the DuckDB warehouse so analysts see the new data at once.
+
+Only declared tables are stored: the asset's definition metadata must hold the column schema
+of its ``TableContract`` (``defs.table_metadata.contract_metadata``). An output whose columns or
+types differ from it fails before anything is written, and every materialization records the
+row count and that schema, column descriptions included.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ import dagster as dg
 from pydantic import Field
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.table_metadata import COLUMN_SCHEMA, preview_markdown
 from spotify_agent_assets.lake import PARTITION_COLUMN, ParquetLake, validate_partition_key
 from spotify_agent_assets.lake.partitioned_output import PartitionedOutput
+from spotify_agent_assets.lake.table_contract import column_differences
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
     import pyarrow as pa
 
 # Error messages list at most this many dates or partitions before summarising.
@@ -42,6 +51,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         group, asset = context.asset_spec.group_name, asset_key.path[-1]
         warehouse = self.storage.warehouse()
         lake = warehouse.lake
+        declared = _declared_schema(context, label)
 
         if isinstance(obj, PartitionedOutput):
             keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
@@ -50,31 +60,37 @@ class LakeIOManager(dg.ConfigurableIOManager):
                     f"asset {label} returned partitions {_summarise(sorted(obj.keys))}, but "
                     f"this run materializes {_summarise(sorted(keys)) or 'no partitions'}"
                 )
-            written = lake.write_partitions(group, asset, obj.items())
-            rows, schema = sum(w.rows for w in written), obj.schema
+            _check_columns(obj.schema, declared, label)
+            written = lake.write_partitions(group, asset, _checked(obj.items(), declared, label))
+            rows = sum(w.rows for w in written)
         elif context.has_asset_partitions:
-            table = _as_arrow(obj, label)
+            table = _as_declared(_as_arrow(obj, label), declared, label)
             keys = list(context.asset_partition_keys)
             slices = _split_by_partition(table, keys, label)
             lake.write_partitions(group, asset, ((k, t, None) for k, t in slices.items()))
-            rows, schema = table.num_rows, table.schema
+            rows = table.num_rows
         else:
-            table = _as_arrow(obj, label)
+            table = _as_declared(_as_arrow(obj, label), declared, label)
             keys = []
             lake.write(table, group, asset)
-            rows, schema = table.num_rows, table.schema
+            rows = table.num_rows
         view = warehouse.register(group, asset, partitioned=bool(keys))
 
-        context.add_output_metadata(
-            {
-                "lake_uri": dg.MetadataValue.path(lake.table_uri(group, asset)),
-                "dagster/row_count": dg.MetadataValue.int(rows),
-                "partitions_written": dg.MetadataValue.json(_partitions_written(keys)),
-                "warehouse_table": dg.MetadataValue.text(view),
-                "dagster/table_name": dg.MetadataValue.text(view),
-                "dagster/column_schema": dg.MetadataValue.table_schema(_column_schema(schema)),
-            }
-        )
+        metadata = {
+            "lake_uri": dg.MetadataValue.path(lake.table_uri(group, asset)),
+            "dagster/row_count": dg.MetadataValue.int(rows),
+            "partitions_written": dg.MetadataValue.json(_partitions_written(keys)),
+            "warehouse_table": dg.MetadataValue.text(view),
+            "dagster/table_name": dg.MetadataValue.text(view),
+            # The declared schema, which the output was just checked against: the same types
+            # as the written files, with the contract's descriptions.
+            COLUMN_SCHEMA: dg.MetadataValue.table_schema(declared),
+        }
+        # An asset may show a preview of its own choosing (a few telling columns of a wide
+        # table); a partitioned output is built while written, so there is no table to show.
+        if "preview" not in context.output_metadata and not isinstance(obj, PartitionedOutput):
+            metadata["preview"] = dg.MetadataValue.md(preview_markdown(table))
+        context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pa.Table:
         upstream = context.upstream_output
@@ -180,8 +196,47 @@ def _summarise(values: list[str]) -> str:
     return f"{', '.join(values[:MAX_LISTED])}, … ({len(values)} in all, up to {values[-1]})"
 
 
-def _column_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
+def _declared_schema(context: dg.OutputContext, label: str) -> dg.TableSchema:
+    """The column schema the asset's definition declares (from its table contract)."""
+    value = context.definition_metadata.get(COLUMN_SCHEMA)
+    if isinstance(value, dg.TableSchemaMetadataValue):
+        value = value.schema
+    if not isinstance(value, dg.TableSchema) or not value.columns:
+        raise dg.DagsterInvariantViolationError(
+            f"asset {label} declares no table contract: LakeIOManager stores only tables whose "
+            f"definition metadata holds {COLUMN_SCHEMA!r}; add "
+            "metadata=contract_metadata(<its TableContract>) (defs.table_metadata) to the asset"
+        )
+    return value
+
+
+def _declared_types(declared: dg.TableSchema) -> Mapping[str, str]:
+    return {column.name: column.type for column in declared.columns}
+
+
+def _check_columns(schema: pa.Schema, declared: dg.TableSchema, label: str) -> None:
+    problems = column_differences(_declared_types(declared), schema)
+    if problems:
+        raise dg.DagsterInvariantViolationError(
+            f"asset {label} returned a table that does not fit its contract, so nothing was "
+            f"written: {'; '.join(problems)}"
+        )
+
+
+def _as_declared(table: pa.Table, declared: dg.TableSchema, label: str) -> pa.Table:
+    """``table`` checked against the contract, its columns in the declared order."""
+    _check_columns(table.schema, declared, label)
+    return table.select([column.name for column in declared.columns])
+
+
+def _checked(
+    partitions: Iterable[tuple[str, pa.Table, Mapping[str, str] | None]],
+    declared: dg.TableSchema,
+    label: str,
+) -> Iterator[tuple[str, pa.Table, Mapping[str, str] | None]]:
+    """Each lazily built partition checked before it is written."""
+    for key, table, footer in partitions:
+        yield key, _as_declared(table, declared, label), footer
 
 
 def _empty_frame_like(lake: ParquetLake, group: str, asset: str) -> pa.Table:

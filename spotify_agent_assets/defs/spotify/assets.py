@@ -23,10 +23,10 @@ from spotify_agent_assets.defs.spotify.quarantine import (
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
 from spotify_agent_assets.defs.table_metadata import (
     api_metadata,
+    contract_metadata,
     quarantine_metadata,
-    table_metadata,
 )
-from spotify_agent_assets.lake.table_contract import arrow_schema
+from spotify_agent_assets.lake.table_contract import TableContract, arrow_schema, to_arrow
 from spotify_agent_assets.spotify import sync
 from spotify_agent_assets.spotify.retry import TRANSPORT_ERRORS
 from spotify_agent_assets.spotify.tables import (
@@ -37,8 +37,6 @@ from spotify_agent_assets.spotify.tables import (
     SPOTIFY_ARTISTS,
     SPOTIFY_PLAYLISTS,
     SPOTIFY_TRACKS,
-    TableContract,
-    to_arrow,
 )
 
 # Single-run backfills are the documented way to backfill many days in one run; Dagster still
@@ -93,7 +91,8 @@ def _output(
         raise dg.Failure(
             description=_contract_violation(contract, rows, exc), allow_retries=False
         ) from exc
-    return dg.Output(table, metadata={**table_metadata(table, contract), **(extra or {})})
+    # Row count and column schema: the lake IO manager records them, from the contract.
+    return dg.Output(table, metadata=extra or {})
 
 
 def _contract_violation(
@@ -139,7 +138,9 @@ def _ids(table: pa.Table, column: str) -> list[str]:
     return [str(v) for v in table.column(column).to_pylist()]
 
 
-@dg.asset(group_name=SPOTIFY_GROUP, kinds={"yaml", "parquet"})
+@dg.asset(
+    group_name=SPOTIFY_GROUP, kinds={"yaml", "parquet"}, metadata=contract_metadata(ARTIST_ROSTER)
+)
 def artist_roster(roster: RosterResource) -> dg.Output:
     """The artists the team manages, from the roster file (``SPOTIFY_AGENT_ROSTER``).
 
@@ -160,6 +161,7 @@ def artist_roster(roster: RosterResource) -> dg.Output:
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("spotify_artists")],
+    metadata=contract_metadata(SPOTIFY_ARTISTS),
 )
 def spotify_artists(
     context: dg.AssetExecutionContext,
@@ -187,6 +189,7 @@ def spotify_artists(
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("artist_snapshots")],
+    metadata=contract_metadata(ARTIST_SNAPSHOTS),
 )
 def artist_snapshots(
     context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
@@ -237,6 +240,7 @@ def artist_snapshots(
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("spotify_albums")],
+    metadata=contract_metadata(SPOTIFY_ALBUMS),
 )
 def spotify_albums(
     context: dg.AssetExecutionContext,
@@ -272,6 +276,7 @@ def spotify_albums(
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("spotify_tracks")],
+    metadata=contract_metadata(SPOTIFY_TRACKS),
 )
 def spotify_tracks(
     context: dg.AssetExecutionContext,
@@ -307,6 +312,7 @@ def spotify_tracks(
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("spotify_playlists")],
+    metadata=contract_metadata(SPOTIFY_PLAYLISTS),
 )
 def spotify_playlists(
     context: dg.AssetExecutionContext,
@@ -336,6 +342,7 @@ def spotify_playlists(
     retry_policy=NETWORK_RETRY,
     pool="spotify_api",
     check_specs=[quarantine_check_spec("playlist_tracks")],
+    metadata=contract_metadata(PLAYLIST_TRACKS),
 )
 def playlist_tracks(
     context: dg.AssetExecutionContext,

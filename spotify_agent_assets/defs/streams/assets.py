@@ -13,7 +13,8 @@ import dagster as dg
 
 from spotify_agent_assets.defs.streams.partitions import STREAM_DAYS
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
-from spotify_agent_assets.defs.table_metadata import preview_markdown
+from spotify_agent_assets.defs.table_metadata import contract_metadata, preview_markdown
+from spotify_agent_assets.streams import tables as stream_tables
 
 if TYPE_CHECKING:
     from spotify_agent_assets.streams.rebuild import EventIntegrity
@@ -36,6 +37,7 @@ STREAM_EVENTS = dg.AssetSpec(
     ),
     kinds={"parquet", "duckdb"},
     freshness_policy=STREAM_FRESHNESS,
+    metadata=contract_metadata(stream_tables.STREAM_EVENTS),
 )
 STREAM_QUARANTINE = dg.AssetSpec(
     "stream_quarantine",
@@ -45,6 +47,7 @@ STREAM_QUARANTINE = dg.AssetSpec(
         "the earliest day of their file. Raw listener ids never appear; listener_key does."
     ),
     kinds={"parquet", "duckdb"},
+    metadata=contract_metadata(stream_tables.STREAM_QUARANTINE),
 )
 
 
@@ -98,7 +101,12 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
             "duplicates_dropped": built.duplicates_dropped,
             "events": sum(built.events_by_day.values()),
             "events_by_day": dg.MetadataValue.json(_events_by_day(built.events_by_day)),
-            "preview": dg.MetadataValue.md(preview_markdown(built.preview)),
+            # A preview is a page of text; copied onto thousands of partitions it is not.
+            **(
+                {"preview": dg.MetadataValue.md(preview_markdown(built.preview))}
+                if len(days) <= MAX_DAYS_LISTED
+                else {}
+            ),
         },
     )
     # After the output: the lake IO manager has now built and written every day, and the
