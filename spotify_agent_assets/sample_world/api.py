@@ -32,6 +32,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from spotify_agent_assets.sample_world.catalogue import DEFAULT_AS_OF, WORLD_START, JsonObject
 from spotify_agent_assets.sample_world.field_selection import (
     FieldTree,
     InvalidFieldsError,
@@ -39,13 +40,8 @@ from spotify_agent_assets.sample_world.field_selection import (
     select_fields,
 )
 from spotify_agent_assets.sample_world.fixed_objects import FixedObjects
-from spotify_agent_assets.sample_world.world import (
-    DEFAULT_AS_OF,
-    WORLD_START,
-    JsonObject,
-    SampleWorld,
-    paging_json,
-)
+from spotify_agent_assets.sample_world.shapes import paging_json
+from spotify_agent_assets.sample_world.world import SampleWorld
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 TOKEN_LIFETIME_SECONDS = 3600

@@ -21,7 +21,6 @@ playlists) and the queries over the result. The rest lives next to it:
 - `artist_series`: each artist's daily followers and popularity;
 - `playlists`: playlist specs and the builder that plans each playlist's history;
 - `shapes`: the Web API JSON builders, bound here as methods (`world.artist_json(...)`).
-Every name this module used to define is still importable from it.
 """
 
 from __future__ import annotations
@@ -40,28 +39,21 @@ from spotify_agent_assets.sample_world.artist_series import _ArtistSeries
 from spotify_agent_assets.sample_world.catalogue import (
     _ADJECTIVES,
     _ARTIST_NAMES,
-    _BASE62,  # noqa: F401
     _COUNTRIES,
     _LABELS,
     _NOUNS,
     _SHOWS,
-    _USERS,  # noqa: F401
     ALL_GENRES,
     BREAKOUT_DAY,
     DEFAULT_AS_OF,
     FOLLOWER_DROP_DAY,
     GENRE_FAMILIES,
-    HORIZON_DAYS,
     MARKETS,
-    OPEN_SPOTIFY_URL,
-    SPOTIFY_API_BASE_URL,
     WORLD_START,
     Album,
     Artist,
     Episode,
     GroundTruthEvent,
-    JsonObject,
-    LocalFile,
     Playlist,
     PlaylistEntry,
     Show,
@@ -69,51 +61,13 @@ from spotify_agent_assets.sample_world.catalogue import (
     _clamp_popularity,
     _hex_digest,
     _random_day,
-    _random_instant,  # noqa: F401
     namespace_rng,
     spotify_id,
 )
 from spotify_agent_assets.sample_world.playlists import (
     _PLAYLIST_SPECS,
     _PlaylistBuilder,
-    _PlaylistSpec,  # noqa: F401
 )
-from spotify_agent_assets.sample_world.shapes import (
-    _images,  # noqa: F401
-    _release_date_text,  # noqa: F401
-    _timestamp,  # noqa: F401
-    paging_json,
-)
-
-# The public names below are re-exported from the modules that now define them. The private
-# helpers marked `noqa: F401` above are unused here; they are imported only so that code written
-# against the module before it was split keeps importing them from `world`.
-__all__ = [
-    "ALL_GENRES",
-    "BREAKOUT_DAY",
-    "DEFAULT_AS_OF",
-    "FOLLOWER_DROP_DAY",
-    "GENRE_FAMILIES",
-    "HORIZON_DAYS",
-    "MARKETS",
-    "OPEN_SPOTIFY_URL",
-    "SPOTIFY_API_BASE_URL",
-    "WORLD_START",
-    "Album",
-    "Artist",
-    "Episode",
-    "GroundTruthEvent",
-    "JsonObject",
-    "LocalFile",
-    "Playlist",
-    "PlaylistEntry",
-    "SampleWorld",
-    "Show",
-    "Track",
-    "namespace_rng",
-    "paging_json",
-    "spotify_id",
-]
 
 
 class SampleWorld:
