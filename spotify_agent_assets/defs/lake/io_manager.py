@@ -82,10 +82,13 @@ class LakeIOManager(dg.ConfigurableIOManager):
             "partitions_written": dg.MetadataValue.json(_partitions_written(keys)),
             "warehouse_table": dg.MetadataValue.text(view),
             "dagster/table_name": dg.MetadataValue.text(view),
-            # The declared schema, which the output was just checked against: the same types
-            # as the written files, with the contract's descriptions.
-            COLUMN_SCHEMA: dg.MetadataValue.table_schema(declared),
         }
+        if len(keys) <= MAX_KEYS_IN_METADATA:
+            # The declared schema, which the output was just checked against: the same types
+            # as the written files, with the contract's descriptions. Dagster copies a run's
+            # metadata onto every partition it wrote; a backfill of years leaves the schema to
+            # the definition, which the UI shows just the same.
+            metadata[COLUMN_SCHEMA] = dg.MetadataValue.table_schema(declared)
         # An asset may show a preview of its own choosing (a few telling columns of a wide
         # table); a partitioned output is built while written, so there is no table to show.
         if "preview" not in context.output_metadata and not isinstance(obj, PartitionedOutput):
