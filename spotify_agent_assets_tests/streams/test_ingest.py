@@ -11,7 +11,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pyarrow import fs as pafs
 
+from spotify_agent_assets.streams.event_days import _utc_stamp_days
 from spotify_agent_assets.streams.event_schema import quarantine_schema, stream_events_schema
 from spotify_agent_assets.streams.ingest import (
     IngestResult,
@@ -434,3 +436,40 @@ def test_a_rejected_record_does_not_hide_a_valid_one_with_its_event_id(
     assert result.duplicates_dropped == 0
     assert result.new_events == 2
     assert result.quarantined.num_rows == 2
+
+
+def test_affected_days_of_utc_exports_match_what_ingestion_finds(landing: Path) -> None:
+    """The byte scan of an export with ``...Z`` stamps gives ingestion's days; any other
+    stamp (an offset, null, a day that does not exist) falls back to parsing the records."""
+    track = "spotify:track:4uLU6hMCjMI75M1A2tKUQC"
+
+    def export(name: str, stamps: list[object]) -> Path:
+        records = [
+            {
+                "ts": ts,
+                "ms_played": 1000,
+                "spotify_track_uri": track,
+                "master_metadata_track_name": '"ts": "1999-01-01T00:00:00Z"',
+            }
+            for ts in stamps
+        ]
+        path = landing / "extended_history" / "u1" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(records))
+        return path
+
+    utc = export(
+        "Streaming_History_Audio_2013_0.json", ["2013-05-01T23:59:59Z", "2017-11-24T00:00:00Z"]
+    )
+    offset = export("Streaming_History_Audio_2017_0.json", ["2017-11-24T01:00:00+02:00"])
+    missing = export("Streaming_History_Audio_2018_0.json", [None, "2018-01-02T10:00:00Z"])
+    for path in (utc, offset, missing):
+        ingested = set(ingest_files([path], KEY).events_by_day)
+        assert affected_days([path]) == ingested, path.name
+    assert affected_days([utc]) == {dt.date(2013, 5, 1), dt.date(2017, 11, 24)}
+    assert affected_days([offset]) == {dt.date(2017, 11, 23)}
+    # Which files took the byte scan, and which were parsed.
+    local = pafs.LocalFileSystem()
+    assert _utc_stamp_days(local, str(utc)) == affected_days([utc])
+    assert _utc_stamp_days(local, str(offset)) is None
+    assert _utc_stamp_days(local, str(missing)) is None
