@@ -126,11 +126,20 @@ def to_arrow(contract: TableContract, rows: Iterable[Mapping[str, Any]]) -> pa.T
         for name in names:
             columns[name].append(row.get(name))
     try:
-        return pa.Table.from_pydict(columns, schema=arrow_schema(contract))
+        table = pa.Table.from_pydict(columns, schema=arrow_schema(contract))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValueError(
             f"rows for table {contract.name!r} do not fit its contract: {exc}"
         ) from exc
+    # Arrow builds a table with nulls in a non-nullable column without a word; only the
+    # Parquet write refuses it, far from the rows that caused it.
+    nulls = [f.name for f in table.schema if not f.nullable and table[f.name].null_count]
+    if nulls:
+        raise ValueError(
+            f"rows for table {contract.name!r} do not fit its contract: nulls in the "
+            f"non-nullable column(s) {', '.join(nulls)}"
+        )
+    return table
 
 
 def type_text(data_type: pa.DataType) -> str:

@@ -95,6 +95,15 @@ def test_rows_that_do_not_fit_name_the_table() -> None:
         to_arrow(PLAYS, [{"day": "not a date", "track_id": "t"}])
 
 
+def test_a_null_in_a_non_nullable_column_is_refused_naming_it() -> None:
+    import datetime as dt
+
+    # Arrow itself would build this table; the Parquet write would refuse it much later.
+    with pytest.raises(ValueError, match=r"non-nullable column\(s\) track_id"):
+        to_arrow(PLAYS, [{"day": dt.date(2026, 1, 1), "track_id": None}])
+    assert to_arrow(PLAYS, [{"day": dt.date(2026, 1, 1), "track_id": "t"}]).num_rows == 1
+
+
 def test_a_lists_item_name_is_not_a_difference() -> None:
     """Parquet files call a list's item ``element`` and DuckDB calls it ``l``; the type is the
     same, as Arrow's own equality says."""
