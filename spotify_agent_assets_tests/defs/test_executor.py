@@ -65,6 +65,6 @@ def test_every_preloaded_module_exists() -> None:
     missing = [
         name
         for name in (*FORKSERVER_PRELOAD, *SAMPLE_WORLD_PRELOAD)
-        if name != "__main__" and importlib.util.find_spec(name) is None
+        if importlib.util.find_spec(name) is None
     ]
     assert missing == []

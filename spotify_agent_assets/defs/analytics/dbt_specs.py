@@ -34,6 +34,17 @@ from spotify_agent_assets.defs.analytics import dbt_policy
 ASSET_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot"})
 # dbt resources in the graph that are neither assets nor sources: dependencies pass through them.
 PASS_THROUGH_TYPES = frozenset({"metric", "semantic_model", "saved_query", "function"})
+# Where a unique id can be found in the manifest.
+MANIFEST_SECTIONS = (
+    "nodes",
+    "sources",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+    "functions",
+)
 # Metadata keys under which dagster-dbt files its per-project bookkeeping; also how a run
 # finds the dbt node behind an asset or a check (see `dbt_run`).
 UNIQUE_ID_KEY = "dagster_dbt/unique_id"
@@ -57,7 +68,7 @@ class DbtSpecBuilder:
     _specs: dict[str, dg.AssetSpec] = field(default_factory=dict, init=False, repr=False)
 
     def node(self, unique_id: str) -> Mapping[str, Any]:
-        for section in ("nodes", "sources", "exposures", "metrics", "semantic_models"):
+        for section in MANIFEST_SECTIONS:
             props = self.manifest.get(section, {}).get(unique_id)
             if props is not None:
                 return props
@@ -141,10 +152,7 @@ class DbtSpecBuilder:
         if not test_id.startswith("test."):
             return None
         test = self.node(test_id)
-        attached = test.get("attached_node")
-        parents = test.get("depends_on", {}).get("nodes", [])
-        if len(parents) == 1:
-            [attached] = parents
+        attached = self._attached_node(test)
         if not attached or self.asset_spec(attached).key != asset_key:
             return None
         others = {self.asset_spec(p).key for p in self.manifest["parent_map"].get(test_id, [])}
@@ -159,6 +167,31 @@ class DbtSpecBuilder:
             # A failing `error` test stops what depends on the model; a `warn` test reports.
             blocking=severity.lower() == "error",
         )
+
+    def _attached_node(self, test: Mapping[str, Any]) -> str | None:
+        """The node a test checks: dbt's ``attached_node`` for a generic test, the only parent
+        of a singular one, or the model its ``meta.dagster.ref`` names."""
+        attached = test.get("attached_node")
+        parents = set(test.get("depends_on", {}).get("nodes", []))
+        if len(parents) == 1:
+            [attached] = parents
+        meta = test.get("config", {}).get("meta", {}) or test.get("meta", {})
+        ref = meta.get("dagster", {}).get("ref", {})
+        if ref:
+            wanted = (
+                ref["name"],
+                ref.get("package") or self.manifest["metadata"]["project_name"],
+                ref.get("version"),
+            )
+            attached = next(
+                (
+                    unique_id
+                    for unique_id, node in self.manifest["nodes"].items()
+                    if (node["name"], node["package_name"], node.get("version")) == wanted
+                ),
+                None,
+            )
+        return attached
 
     def _upstream_ids(self, props: Mapping[str, Any]) -> set[str]:
         """Sources and assets this node reads, looking through ephemeral models and metrics."""
