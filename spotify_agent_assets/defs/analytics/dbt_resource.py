@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from spotify_agent_assets.analytics_dbt.project import dbt_executable, find_project_dir
+from spotify_agent_assets.analytics_dbt.project import (
+    dbt_executable,
+    find_project_dir,
+    manifest_path,
+)
 from spotify_agent_assets.environment import AgentSettings
 
 if TYPE_CHECKING:
@@ -36,8 +40,13 @@ class AnalyticsDbtResource(dg.ConfigurableResource):
         )
 
     @property
+    def manifest_path(self) -> Path:
+        return manifest_path(Path(self.project_dir))
+
+    @property
     def target_dir(self) -> Path:
-        return Path(self.project_dir) / "target"
+        """Where dbt writes; each invocation gets a folder of its own inside."""
+        return self.manifest_path.parent
 
 
 def build_dbt_resource(settings: AgentSettings) -> AnalyticsDbtResource:

@@ -76,7 +76,7 @@ def run_dbt_build(
             ),
             allow_retries=False,
         )
-    manifest = load_manifest(dbt.target_dir / "manifest.json")
+    manifest = load_manifest(dbt.manifest_path)
     translator = AnalyticsDbtTranslator(RUN_TRANSLATOR_SETTINGS)
     args = [
         "build",
