@@ -16,8 +16,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 # The sample world's 30-day window that `make run` backfills (the world's "today" is its last day).
 SAMPLE_FIRST_DAY := 2026-10-02
 SAMPLE_LAST_DAY := 2026-10-31
-# In-process execution: the default multiprocess executor starts a fresh interpreter per step,
-# each importing the code location (~1-2 s with dbt); on 2 cores that overhead dominated.
+# In-process execution: most of these materializations are one step, and the code location's
+# forkserver executor would import the code location once more per call (a whole `make run`:
+# 181 s in process, 195 s forked on 2 cores; docs/BENCHMARKS.md, "Per-step overhead").
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
