@@ -44,11 +44,15 @@ def partition_footer(files: Iterable[IndexedFile]) -> dict[str, str]:
 def is_current(
     stored_footers: Iterable[Mapping[str, str] | None], files: Iterable[IndexedFile]
 ) -> bool:
-    """Whether every stored footer (``None``: no such partition) records exactly ``files``."""
+    """Whether every stored footer records exactly ``files``; a day that no file touches and
+    that was never written is current too (there is nothing to ingest: rebuilding it would
+    only write an empty partition, and wake everything downstream for nothing)."""
+    files = list(files)
+    footers = list(stored_footers)
+    if not files and all(footer is None for footer in footers):
+        return True
     expected = sources_digest(files)
-    return all(
-        footer is not None and footer.get(DIGEST_KEY) == expected for footer in stored_footers
-    )
+    return all(footer is not None and footer.get(DIGEST_KEY) == expected for footer in footers)
 
 
 def stale_days(

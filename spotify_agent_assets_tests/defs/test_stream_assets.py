@@ -317,6 +317,9 @@ def test_hourly_schedule_covers_yesterday_just_after_midnight_and_skips_stored_d
     _materialize(settings, tags=_range_tags(today - dt.timedelta(days=1), today))
     assert "already hold" in _hourly(settings, after_midnight)
     assert "already hold" in _hourly(settings, afternoon)
+    # A day no file has reached yet: nothing to ingest, so no run (and nothing downstream).
+    quiet = dt.datetime.combine(FIRST + dt.timedelta(days=20), dt.time(14, 5), dt.UTC)
+    assert "already hold" in _hourly(settings, quiet)
 
 
 def test_integrity_check_passes_on_real_data_and_fails_on_a_duplicate(settings, zone):

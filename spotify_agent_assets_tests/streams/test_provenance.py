@@ -76,12 +76,16 @@ def test_stale_days_compares_both_stored_footers_with_the_zone() -> None:
     footers = {
         _day(0): [built[_day(0)], built[_day(0)]],  # both tables current
         _day(1): [partition_footer([index.entries["a"]])] * 2,  # built before b arrived
-        _day(2): [None, None],  # never written, and no file touches it
+        _day(2): [None, None],  # never written, and no file touches it: nothing to do
+        _day(3): [partition_footer([index.entries["a"]])] * 2,  # its only file was removed
     }
-    assert stale_days([_day(0), _day(1), _day(2)], index, footers.__getitem__) == [
+    assert stale_days([_day(0), _day(1), _day(2), _day(3)], index, footers.__getitem__) == [
         _day(1),
-        _day(2),
+        _day(3),
     ]
+    # A day with a file but never written is stale.
+    unwritten = {_day(0): [None, None]}
+    assert stale_days([_day(0)], index, unwritten.__getitem__) == [_day(0)]
     # Events written but the quarantine write never happened: not stored.
     half = {_day(0): [built[_day(0)], None]}
     assert stale_days([_day(0)], index, half.__getitem__) == [_day(0)]
