@@ -149,6 +149,19 @@ def test_automation_follows_new_data_despite_partitions_never_written() -> None:
     # Today's partition and yesterday's, which still receives late events.
     assert _requested(tick) == {name: {"2026-10-04", "2026-10-05"} for name in DAILY}
 
+    # Midnight passes and no event lands: a new day's partition alone starts nothing.
+    for name in DAILY:
+        instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2026-10-04"))
+        instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2026-10-05"))
+    for hours in (1, 12, 36):
+        tick = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            cursor=tick.cursor,
+            evaluation_time=now + dt.timedelta(hours=hours),
+        )
+        assert tick.total_requested == 0, (hours, _requested(tick))
+
 
 def test_an_s3_lake_fails_before_dbt_starts(tmp_path: Path) -> None:
     lake = LakeResource(lake_root="s3://bucket/lake", warehouse_path=str(tmp_path / "w.duckdb"))
