@@ -74,4 +74,7 @@ def automation_condition(props: ResourceProps) -> dg.AutomationCondition | None:
             dg.AutomationCondition.in_latest_time_window(),
             dg.AutomationCondition.in_latest_time_window(lookback_delta=LATE_EVENTS_LOOKBACK),
         )
+        # A day's partition appearing at midnight is no news: eager() would build it at once,
+        # from no events. The day is built when its events land (the staging views update).
+        condition = condition.replace("newly_missing", dg.AutomationCondition.any_deps_updated())
     return condition
