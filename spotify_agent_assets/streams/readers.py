@@ -552,7 +552,8 @@ def _extended_history_batch(path: str, fs_path: str, text: str) -> RawBatch:
             path, "expected a JSON array of extended streaming history objects"
         )
     folder = posixpath.basename(posixpath.dirname(fs_path.replace("\\", "/")))
-    columns: dict[str, list[Any]] = {name: [] for name in ("listener_id", *EXTENDED_FIELD_MAP)}
+    plays: list[dict[str, Any]] = []
+    listeners: list[str | None] = []
     lines: list[int] = []
     rejected: list[RejectedRecord] = []
     for number, record in enumerate(records, start=1):
@@ -569,10 +570,15 @@ def _extended_history_batch(path: str, fs_path: str, text: str) -> RawBatch:
                 RejectedRecord(number, NOT_MUSIC_REASON, _safe_extended(record), listener)
             )
             continue
-        columns["listener_id"].append(listener)
-        for column, source in EXTENDED_FIELD_MAP.items():
-            columns[column].append(_text(record.get(source)))
+        plays.append(record)
+        listeners.append(listener)
         lines.append(number)
+    # Column by column: a whole history is millions of plays, and the text of most values is
+    # the string itself, taken without a call.
+    columns: dict[str, list[Any]] = {"listener_id": listeners}
+    for column, source in EXTENDED_FIELD_MAP.items():
+        values = [play.get(source) for play in plays]
+        columns[column] = [v if v.__class__ is str and v else _text(v) for v in values]
     return _make_batch(path, "extended_history", columns, lines, rejected, folder)
 
 
@@ -584,6 +590,8 @@ def _text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
+    if value.__class__ is int:
+        return str(value)  # what json.dumps writes for an int, without the encoder
     return json.dumps(value)
 
 
