@@ -100,12 +100,12 @@ def to_event_batch(
     text["listener_key"] = as_array(rows["listener_id"]).cast(pa.string())
     return EventBatch(
         valid=np.asarray(result.ok, dtype=bool),
-        event_ids=as_array(event_ids).cast(pa.string()),
+        event_ids=_owned_text(event_ids),
         ts=_integers(rows["ts"].cast(pa.int64()), np.int64),
         # Validation bounds ms_played to a day: int32 holds it.
         ms_played=_integers(rows["ms_played"], np.int32),
         flags={name: _flag_bytes(rows[name]) for name in BOOL_COLUMNS},
-        session_ids=as_array(rows["session_id"]).cast(pa.string()),
+        session_ids=_owned_text(rows["session_id"]),
         source_file=source_file,
         source_format=batch.source_format,
         hashes=np.asarray(as_array(hashes).to_numpy(zero_copy_only=False), dtype=np.uint64),
@@ -114,11 +114,28 @@ def to_event_batch(
 
 
 def _integers(values: pa.Array | pa.ChunkedArray, dtype: Any) -> Any:
-    """An integer column as numpy; nulls (only in rejected rows) as 0."""
+    """An integer column as numpy, in memory of its own; nulls (only in rejected rows) as 0.
+
+    Never a view: the column usually comes from a DuckDB result imported through Arrow's C
+    interface, whose columns all live until the last of them is released, so a view of one
+    column would keep every column of the batch (all its text) alive for the whole run.
+    """
+    import numpy as np
+
     array = as_array(values)
     if array.null_count:
         array = array.fill_null(0)
-    return array.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    return np.array(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=True)
+
+
+def _owned_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A text column in memory of its own (see ``_integers`` for why); all-null costs nothing."""
+    import pyarrow as pa
+
+    array = as_array(values).cast(pa.string())
+    if array.null_count == len(array):
+        return pa.nulls(len(array), pa.string())
+    return pa.concat_arrays([array])
 
 
 def _dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
