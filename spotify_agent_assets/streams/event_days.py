@@ -69,19 +69,27 @@ def _file_days(
     return days
 
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
 def _utc_stamp_days(fs: FileSystem, fs_path: str) -> set[dt.date] | None:
-    """The days of a JSON file whose every ``"ts"`` is an ISO timestamp in UTC (``...Z``), as
-    Spotify's extended streaming history exports write them, read from the bytes: about 40
-    times faster than parsing the records, which matters for a whole history imported at
-    once. ``None`` when any ``ts`` is written otherwise (an offset, a number, null): then the
-    records are parsed as ingestion parses them."""
-    if not fs_path.lower().endswith(".json"):
+    """``utc_stamp_days`` of a JSON file's bytes; ``None`` for other files."""
+    if not fs_path.lower().endswith(JSON_SUFFIXES):
         return None
     try:
         with fs.open_input_file(fs_path) as handle:
             data = handle.read()
     except (OSError, ValueError):
         return None
+    return utc_stamp_days(data)
+
+
+def utc_stamp_days(data: bytes) -> set[dt.date] | None:
+    """The days of JSON (an array or JSON Lines) whose every ``"ts"`` is an ISO timestamp in
+    UTC (``...Z``), as Spotify's extended streaming history exports write them, read from the
+    bytes: about 40 times faster than parsing the records, which matters for a whole history
+    imported at once. ``None`` when any ``ts`` is written otherwise (an offset, a number, null):
+    then the records must be parsed as ingestion parses them."""
     stamps = _UTC_STAMP.findall(data)
     if not stamps or len(stamps) != len(_TS_KEY.findall(data)):
         return None

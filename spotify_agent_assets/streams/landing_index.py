@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spotify_agent_assets.streams.event_days import JSON_SUFFIXES, utc_stamp_days
 from spotify_agent_assets.streams.ingest import affected_days
 
 if TYPE_CHECKING:
@@ -128,10 +129,15 @@ def home_day(file: LandingFile, days: Iterable[dt.date]) -> dt.date:
 
 
 def index_file(file: LandingFile, filesystem: FileSystem) -> IndexedFile:
-    """Read the file's timestamps (Parquet statistics where they suffice) and hash it. An
+    """Hash the file and find its days: from the bytes just hashed when it is JSON with UTC
+    stamps (one read), else from its timestamps (Parquet statistics where they suffice). An
     unreadable file gets no days, only a home day, so the run for that day reports it."""
-    days = tuple(sorted(affected_days([file.path], filesystem=filesystem)))
-    return IndexedFile(file, days, home_day(file, days), content_id(file, filesystem))
+    identity, data = _read_content(file, filesystem)
+    days_found = utc_stamp_days(data) if data is not None else None
+    if days_found is None:
+        days_found = affected_days([file.path], filesystem=filesystem)
+    days = tuple(sorted(days_found))
+    return IndexedFile(file, days, home_day(file, days), identity)
 
 
 def content_id(file: LandingFile, filesystem: FileSystem) -> str:
@@ -142,29 +148,38 @@ def content_id(file: LandingFile, filesystem: FileSystem) -> str:
     A file that cannot be opened gets an id from its path and version, so it is never taken
     for content that was stored.
     """
+    return _read_content(file, filesystem)[0]
+
+
+def _read_content(file: LandingFile, filesystem: FileSystem) -> tuple[str, bytes | None]:
+    """``content_id`` and, for a JSON file, its bytes (kept so its days can be read from them
+    without a second read; a JSON landing file is tens of MB at most)."""
     from spotify_agent_assets.streams.readers import (
         HEAD_BYTES,
         UnreadableFileError,
         detect_format,
     )
 
+    keep = file.path.lower().endswith(JSON_SUFFIXES)
     digest = hashlib.sha256()
-    head = b""
+    chunks: list[bytes] = []
     try:
         with filesystem.open_input_stream(file.path) as handle:
             while chunk := handle.read(HASH_CHUNK_BYTES):
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
                 digest.update(chunk)
+                if keep or not chunks:  # the first chunk holds the head for the format
+                    chunks.append(chunk)
     except (OSError, ValueError):
-        return f"unreadable:{file.path}:{file.version}"
+        return f"unreadable:{file.path}:{file.version}", None
+    head = chunks[0][:HEAD_BYTES] if chunks else b""
     try:
         extended = detect_format(file.path, head) == "extended_history"
     except UnreadableFileError:
         extended = False
+    identity = digest.hexdigest()
     if extended:
-        return f"{digest.hexdigest()}:{posixpath.basename(posixpath.dirname(file.path))}"
-    return digest.hexdigest()
+        identity = f"{identity}:{posixpath.basename(posixpath.dirname(file.path))}"
+    return identity, b"".join(chunks) if keep else None
 
 
 class LandingIndex:

@@ -21,6 +21,7 @@ from spotify_agent_assets.streams.ingest import (
     ingest_files,
     merge_day,
 )
+from spotify_agent_assets.streams.landing_index import LandingFile, index_file
 from spotify_agent_assets.streams.pseudonymize import PseudonymKey, pseudonymize_one
 
 KEY = PseudonymKey(b"k" * 32)
@@ -473,3 +474,18 @@ def test_affected_days_of_utc_exports_match_what_ingestion_finds(landing: Path) 
     assert _utc_stamp_days(local, str(utc)) == affected_days([utc])
     assert _utc_stamp_days(local, str(offset)) is None
     assert _utc_stamp_days(local, str(missing)) is None
+    # JSON Lines with UTC stamps take the byte scan too; the index reads the days from the
+    # bytes it hashes, in one read.
+    lines = write_jsonl(
+        landing / "lines.jsonl",
+        [event("a", "u1", "2026-10-05T23:59:59Z"), event("b", "u1", "2026-10-06T00:00:00Z")],
+    )
+    assert (
+        _utc_stamp_days(local, str(lines))
+        == {D5, D6}
+        == set(ingest_files([lines], KEY).events_by_day)
+    )
+    zone = pafs.SubTreeFileSystem(str(landing), local)
+    entry = index_file(LandingFile("lines.jsonl", lines.stat().st_size, 1), zone)
+    assert entry.days == (D5, D6)
+    assert entry.content_id == hashlib.sha256(lines.read_bytes()).hexdigest()
