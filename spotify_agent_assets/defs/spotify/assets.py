@@ -56,6 +56,21 @@ NETWORK_RETRY = dg.RetryPolicy(
 SPOTIFY_KINDS = {"spotify", "python", "parquet"}
 
 
+def spotify_api_asset(contract: TableContract, group: str = SPOTIFY_GROUP, **extra: Any) -> Any:
+    """What every asset that calls the Spotify API shares, declared once: its table contract,
+    the network retry policy, the ``spotify_api`` pool and the quarantine check it yields."""
+    return dg.asset(
+        name=contract.name,
+        group_name=group,
+        kinds=SPOTIFY_KINDS,
+        retry_policy=NETWORK_RETRY,
+        pool="spotify_api",
+        check_specs=[quarantine_check_spec(contract.name)],
+        metadata=contract_metadata(contract),
+        **extra,
+    )
+
+
 @contextmanager
 def _permanent_errors_fail_fast() -> Iterator[None]:
     """Let only transport errors reach the RetryPolicy; anything else fails once, not 4 times.
@@ -150,14 +165,7 @@ def artist_roster(roster: RosterResource) -> dg.Output:
     return _output(ARTIST_ROSTER, rows, {"roster_file": dg.MetadataValue.path(roster.path)})
 
 
-@dg.asset(
-    group_name=SPOTIFY_GROUP,
-    kinds=SPOTIFY_KINDS,
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("spotify_artists")],
-    metadata=contract_metadata(SPOTIFY_ARTISTS),
-)
+@spotify_api_asset(SPOTIFY_ARTISTS)
 def spotify_artists(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
@@ -176,15 +184,11 @@ def spotify_artists(
     yield from _landed(SPOTIFY_ARTISTS, result.rows, result.quarantined, api_metadata(client.stats))
 
 
-@dg.asset(
-    group_name=SPOTIFY_HISTORY_GROUP,
-    kinds=SPOTIFY_KINDS,
+@spotify_api_asset(
+    ARTIST_SNAPSHOTS,
+    SPOTIFY_HISTORY_GROUP,
     partitions_def=SNAPSHOT_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("artist_snapshots")],
-    metadata=contract_metadata(ARTIST_SNAPSHOTS),
 )
 def artist_snapshots(
     context: dg.AssetExecutionContext, spotify: SpotifyResource, artist_roster: pa.Table
@@ -229,14 +233,7 @@ def artist_snapshots(
     )
 
 
-@dg.asset(
-    group_name=SPOTIFY_GROUP,
-    kinds=SPOTIFY_KINDS,
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("spotify_albums")],
-    metadata=contract_metadata(SPOTIFY_ALBUMS),
-)
+@spotify_api_asset(SPOTIFY_ALBUMS)
 def spotify_albums(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
@@ -265,14 +262,7 @@ def spotify_albums(
     )
 
 
-@dg.asset(
-    group_name=SPOTIFY_GROUP,
-    kinds=SPOTIFY_KINDS,
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("spotify_tracks")],
-    metadata=contract_metadata(SPOTIFY_TRACKS),
-)
+@spotify_api_asset(SPOTIFY_TRACKS)
 def spotify_tracks(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
@@ -301,14 +291,7 @@ def spotify_tracks(
     )
 
 
-@dg.asset(
-    group_name=SPOTIFY_GROUP,
-    kinds=SPOTIFY_KINDS,
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("spotify_playlists")],
-    metadata=contract_metadata(SPOTIFY_PLAYLISTS),
-)
+@spotify_api_asset(SPOTIFY_PLAYLISTS)
 def spotify_playlists(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
@@ -331,14 +314,7 @@ def spotify_playlists(
     )
 
 
-@dg.asset(
-    group_name=SPOTIFY_GROUP,
-    kinds=SPOTIFY_KINDS,
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec("playlist_tracks")],
-    metadata=contract_metadata(PLAYLIST_TRACKS),
-)
+@spotify_api_asset(PLAYLIST_TRACKS)
 def playlist_tracks(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
