@@ -22,7 +22,7 @@ SAMPLE_LAST_DAY := 2026-10-31
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
-.PHONY: setup run test ui lint lock bench bench-streams bench-audio clean
+.PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history clean
 
 # `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
 # already set: without DAGSTER_HOME, dagster run from the repo root would read the production
@@ -77,6 +77,14 @@ lock:
 bench: setup
 	$(BIN)/python bench/spotify_sync_calls.py
 	$(BIN)/python bench/import_time.py
+	$(BIN)/python bench/step_overhead.py
+
+# Ten years of 1,000 listeners' history exports through one ingestion run and one run of the
+# daily models (about 25 minutes, 14 GiB of exports under /tmp/history-bench), then the UI's
+# partition views over it.
+bench-history: setup
+	$(BIN)/python bench/history_import.py --data /tmp/history-bench
+	$(BIN)/python bench/ui_partitions.py /tmp/history-bench
 
 # 10M events through ingestion and fct_streams_daily against pandas (a few minutes, ~6 GB for pandas).
 bench-streams: setup
