@@ -15,6 +15,9 @@ Behaviour worth knowing:
   recorded real answers, bent by a test.
 - Playlist items that are podcast episodes are always returned as episode objects, whether or
   not `additional_types` names `episode`.
+- A track taken down (`Track.removed_on`) leaves album listings, top tracks and search, but
+  GET /tracks and /tracks/{id} still answer for it, as Spotify does: no `available_markets`,
+  and with a `market`, `is_playable: false` and `restrictions: {"reason": "market"}`.
 - Search is a case-insensitive substring match of `q` on names; field filters such as
   `artist:` are not interpreted.
 """
@@ -313,7 +316,7 @@ class SampleWorldApi:
         market = _market(request)
         tracks = [
             self.world.track_json(i, self.as_of, base_url=request.base_url, market=market)
-            if self.world.track_visible(i, self.as_of)
+            if self._track_resolvable(i)
             else None
             for i in ids
         ]
@@ -323,7 +326,7 @@ class SampleWorldApi:
         if track_id in self.fixed.tracks:
             return self.fixed.tracks[track_id]
         _check_id(track_id)
-        if not self.world.track_visible(track_id, self.as_of):
+        if not self._track_resolvable(track_id):
             raise _ApiError(404, "Resource not found")
         market = _market(request)
         return self.world.track_json(track_id, self.as_of, base_url=request.base_url, market=market)
@@ -433,6 +436,16 @@ class SampleWorldApi:
         _check_id(album_id)
         if not self.world.album_visible(album_id, self.as_of):
             raise _ApiError(404, "Resource not found")
+
+    def _track_resolvable(self, track_id: str) -> bool:
+        """Whether GET /tracks answers for the id: any released track, taken down or not.
+
+        Like the real API, a track taken down stays resolvable by id (no markets, and
+        `is_playable: false` with a `market` restriction when a market is asked for); only
+        album listings, top tracks and search leave it out.
+        """
+        track = self.world.track(track_id)
+        return track is not None and self.world.album_visible(track.album_id, self.as_of)
 
     def _require_playlist(self, playlist_id: str) -> None:
         _check_id(playlist_id)

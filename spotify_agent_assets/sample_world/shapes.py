@@ -213,7 +213,9 @@ def simplified_track_json(
     """A track inside an album's track listing.
 
     A taken-down track keeps its metadata but has no markets, as Spotify shows it in
-    playlists that still hold it; `is_playable` appears only when a market is given.
+    playlists that still hold it and when asked for by id; `is_playable` appears only when a
+    market is given, and a track not playable there carries the TrackRestrictionObject
+    reason `market` ("not available in the given market").
     """
     track = _known(world.track(track_id), track_id)
     album = _known(world.album(track.album_id), track.album_id)
@@ -235,6 +237,8 @@ def simplified_track_json(
     }
     if market is not None:
         json["is_playable"] = market in markets
+        if market not in markets:
+            json["restrictions"] = {"reason": "market"}
     return json
 
 

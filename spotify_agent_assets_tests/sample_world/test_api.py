@@ -243,21 +243,53 @@ def test_limits_and_errors(api: SampleWorldApi, world: SampleWorld) -> None:
     assert several["albums"][0]["id"] == album and several["albums"][1] is None
 
 
-def test_removed_track_is_gone_from_track_endpoints(
+def test_removed_track_leaves_listings_but_answers_by_id(
     api: SampleWorldApi, world: SampleWorld
 ) -> None:
     token = _token(api)
     removed = next(
         t for t in world.tracks() if t.removed_on is not None and t.removed_on <= DEFAULT_AS_OF
     )
-    alive = world.visible_tracks(DEFAULT_AS_OF)[0].id
-    _, batch = _get(api, f"tracks?ids={alive},{removed.id}", token)
-    assert batch["tracks"][0]["id"] == alive and batch["tracks"][1] is None
-    assert _get(api, f"tracks/{removed.id}", token) == _error(404, "Resource not found")
+    market = world.album(removed.album_id).markets[0]
+    alive = next(
+        t.id for t in world.visible_tracks(DEFAULT_AS_OF) if t.album_id == removed.album_id
+    )
+    # By id it is still there, as on the real API: metadata kept, playable nowhere.
+    _, batch = _get(api, f"tracks?ids={alive},{removed.id}&market={market}", token)
+    gone = batch["tracks"][1]
+    assert batch["tracks"][0]["id"] == alive and batch["tracks"][0]["is_playable"] is True
+    assert "restrictions" not in batch["tracks"][0]
+    assert gone["id"] == removed.id and gone["album"]["id"] == removed.album_id
+    assert gone["external_ids"] == {"isrc": removed.isrc}
+    assert gone["available_markets"] == [] and gone["is_playable"] is False
+    assert gone["restrictions"] == {"reason": "market"}
+    status, single = _get(api, f"tracks/{removed.id}", token)
+    assert status == 200 and single["available_markets"] == []
+    # Without a market Spotify applies no relinking: neither is_playable nor restrictions.
+    assert "is_playable" not in single and "restrictions" not in single
+    # ... but album listings, top tracks and search leave it out.
     _, listing = _get(api, f"albums/{removed.album_id}/tracks?limit=50", token)
     assert removed.id not in [t["id"] for t in listing["items"]]
+    _, album = _get(api, f"albums/{removed.album_id}", token)
+    assert removed.id not in [t["id"] for t in album["tracks"]["items"]]
+    _, top = _get(api, f"artists/{removed.artist_ids[0]}/top-tracks?market=US", token)
+    assert removed.id not in [t["id"] for t in top["tracks"]]
     api.as_of = removed.removed_on - timedelta(days=1)
-    assert _get(api, f"tracks/{removed.id}", token)[0] == 200
+    _, before = _get(api, f"tracks/{removed.id}?market={market}", token)
+    assert before["is_playable"] is True and before["available_markets"]
+
+
+def test_unknown_and_unreleased_tracks_stay_null_and_404(
+    api: SampleWorldApi, world: SampleWorld
+) -> None:
+    token = _token(api)
+    unknown = "0000000000000000000000"
+    future = next(a for a in world.albums() if a.release_date > DEFAULT_AS_OF)
+    unreleased = future.track_ids[0]
+    _, batch = _get(api, f"tracks?ids={unknown},{unreleased}", token)
+    assert batch["tracks"] == [None, None]
+    assert _get(api, f"tracks/{unknown}", token) == _error(404, "Resource not found")
+    assert _get(api, f"tracks/{unreleased}", token) == _error(404, "Resource not found")
 
 
 def test_as_of_moves_the_catalogue(api: SampleWorldApi, world: SampleWorld) -> None:

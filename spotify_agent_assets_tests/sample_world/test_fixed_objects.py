@@ -65,3 +65,17 @@ def test_a_fixed_playlist_goes_through_fields_and_its_items_may_be_gone(world: S
     api.fixed.playlist_items[PLAYLIST_ID] = ["an item that is a string"]
     status, body = _get(api, f"playlists/{PLAYLIST_ID}/items")
     assert status == 200 and body["items"] == ["an item that is a string"]
+
+
+def test_a_fixed_track_wins_over_a_taken_down_one(world: SampleWorld) -> None:
+    # The world now answers by id for a track taken down; a fixed answer (here Spotify's null
+    # for an id it no longer knows) still replaces it, in a batch and alone.
+    removed = next(t for t in world.tracks() if t.removed_on is not None)
+    api = SampleWorldApi(
+        world, as_of=removed.removed_on, fixed=FixedObjects(tracks={removed.id: None})
+    )
+    alive = world.visible_tracks(removed.removed_on)[0].id
+    status, body = _get(api, f"tracks?ids={removed.id},{alive}")
+    assert status == 200 and body["tracks"][0] is None and body["tracks"][1]["id"] == alive
+    assert _get(api, f"tracks/{removed.id}") == (200, None)
+    assert _get(SampleWorldApi(world, as_of=removed.removed_on), f"tracks/{removed.id}")[0] == 200
