@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from spotify_agent_assets.lake.parquet_lake import ParquetLake, validate_name
+from spotify_agent_assets.lake.parquet_lake import PARTITION_COLUMN, ParquetLake, validate_name
 from spotify_agent_assets.lake.s3 import S3Settings
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# The partition folder's column as DuckDB types it in a view (lake.PARTITION_COLUMN is a DATE).
+HIVE_TYPES = f"{quote_literal(PARTITION_COLUMN)}: DATE"
+
+
 class Warehouse:
     """A DuckDB file of views over ``lake``."""
 
@@ -78,12 +82,17 @@ class Warehouse:
         name = self.table_name(group, asset)
         schema, view = quote_identifier(group), quote_identifier(asset)
         # DDL takes no bound parameters (a view stores its SQL text), so the identifiers are
-        # validated and quoted and the path is an escaped string literal instead. The date
-        # column comes from inside the files, hence no hive partition inference.
-        source = (
-            f"read_parquet({quote_literal(self.lake.glob(group, asset, partitioned))}, "
-            "hive_partitioning = false, union_by_name = true)"
-        )
+        # validated and quoted and the path is an escaped string literal instead.
+        source = f"read_parquet({quote_literal(self.lake.glob(group, asset, partitioned))}, "
+        if partitioned:
+            # The folder's date=YYYY-MM-DD names the file's day, so a query filtered on date
+            # opens only those days' files: without hive partitioning DuckDB reads every
+            # file's footer to learn what is in it (years of days for an hourly update of one).
+            # Typed as the DATE the contracts declare (inference could guess a string).
+            source += f"hive_partitioning = true, hive_types = {{{HIVE_TYPES}}}, "
+        else:
+            source += "hive_partitioning = false, "
+        source += "union_by_name = true)"
         with self.writer() as connection:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             connection.execute(f"CREATE OR REPLACE VIEW {schema}.{view} AS SELECT * FROM {source}")

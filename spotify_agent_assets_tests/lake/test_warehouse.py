@@ -69,6 +69,50 @@ def test_partitioned_view_sees_every_partition_and_replacements(
     assert rows == [("2024-01-01", 10), ("2024-01-02", 3)]
 
 
+def files_read(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, list[str]]:
+    """How many Parquet files DuckDB opened for ``sql`` and the names it lists (it abbreviates
+    long lists), from its EXPLAIN ANALYZE profile."""
+    import json
+
+    connection.execute("SET enable_profiling = 'json'")
+    profile = json.loads(connection.execute(f"EXPLAIN ANALYZE {sql}").fetchall()[0][1])
+    count, names = 0, []
+    nodes = [profile]
+    while nodes:
+        node = nodes.pop()
+        info = node.get("extra_info", {})
+        if "Total Files Read" in info:
+            count += int(info["Total Files Read"])
+            names += [name.strip() for name in info.get("Filename(s)", "").split(",")]
+        nodes += node.get("children", [])
+    return count, names
+
+
+def test_a_query_filtered_on_date_opens_only_those_days_files(
+    warehouse: Warehouse, lake: ParquetLake
+) -> None:
+    days = [f"2024-01-{day:02d}" for day in range(1, 8)]
+    for number, day in enumerate(days):
+        lake.write(pd.DataFrame({"plays": [number]}), "spotify", "daily_plays", day)
+    warehouse.register("spotify", "daily_plays", partitioned=True)
+
+    with duckdb.connect(str(warehouse.path), read_only=True) as connection:
+        columns = connection.execute("DESCRIBE spotify.daily_plays").fetchall()
+        assert {row[0]: row[1] for row in columns}["date"] == "DATE"
+        count, names = files_read(
+            connection,
+            "SELECT sum(plays) FROM spotify.daily_plays "
+            "WHERE date BETWEEN DATE '2024-01-03' AND DATE '2024-01-04'",
+        )
+        assert count == 2
+        assert sorted(Path(name).parent.name for name in names) == [
+            "date=2024-01-03",
+            "date=2024-01-04",
+        ]
+        # Without a filter every day's file is read (so the count above is not vacuous).
+        assert files_read(connection, "SELECT sum(plays) FROM spotify.daily_plays")[0] == 7
+
+
 def test_register_is_idempotent(warehouse: Warehouse, lake: ParquetLake) -> None:
     lake.write(pd.DataFrame({"a": [1, 2]}), "spotify", "spotify_tracks")
     for _ in range(3):
