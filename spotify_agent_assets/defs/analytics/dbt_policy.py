@@ -17,8 +17,15 @@ import dagster as dg
 ANALYTICS_GROUP = "analytics"
 DAILY_TAG = "daily"
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
-# Measured back from the end of the newest partition (today): today and yesterday.
-LATE_EVENTS_LOOKBACK = timedelta(days=2)
+# Measured back from the end of the newest partition (today): today and yesterday. Only a
+# change outside the day's own data (the catalogue, the dimensions) is limited to these days.
+RECENT_DAYS_LOOKBACK = timedelta(days=2)
+# Daily-partitioned inputs that a daily model reads for its own day (declared in the model with
+# ``-- depends_on: {{ source(...) }}``, so each model partition depends on that day's partition).
+DAY_SOURCES = ("stream_events", "artist_snapshots")
+# dbt's layer prefixes for models that restate their inputs (views and intermediate models):
+# they are rebuilt whenever a source table is written, which says nothing about which day moved.
+RESTATING_LAYER_PREFIXES = ("stg_", "int_")
 # Ingestion runs hourly and the daily models follow it; allow for a slow ingestion and dbt run.
 DAILY_MODEL_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=8), warn_window=timedelta(hours=3)
@@ -52,6 +59,8 @@ def freshness_policy(props: ResourceProps) -> dg.FreshnessPolicy | None:
 def automation_condition(props: ResourceProps) -> dg.AutomationCondition | None:
     if props["resource_type"] == "source":
         return None
+    if DAILY_TAG in props.get("tags", []):
+        return _daily_model_condition(props)
     condition = dg.AutomationCondition.eager()
     sources = [
         dg.AssetKey([unique_id.rsplit(".", 1)[-1]])
@@ -67,14 +76,41 @@ def automation_condition(props: ResourceProps) -> dg.AutomationCondition | None:
             "any_deps_missing",
             dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*sources)),
         )
-    if DAILY_TAG in props.get("tags", []):
-        # Events of a day keep landing after midnight (hourly ingestion, late uploads):
-        # rebuild yesterday with today, not only the newest partition.
-        condition = condition.replace(
-            dg.AutomationCondition.in_latest_time_window(),
-            dg.AutomationCondition.in_latest_time_window(lookback_delta=LATE_EVENTS_LOOKBACK),
-        )
-        # A day's partition appearing at midnight is no news: eager() would build it at once,
-        # from no events. The day is built when its events land (the staging views update).
-        condition = condition.replace("newly_missing", dg.AutomationCondition.any_deps_updated())
     return condition
+
+
+def _daily_model_condition(props: ResourceProps) -> dg.AutomationCondition:
+    """eager(), with the day-by-day trigger below in place of "the latest partition only".
+
+    A day whose own events (or artist snapshots) were written again is rebuilt, however old it
+    is: a late file for last month reaches the marts, and only that day is rebuilt. Any other
+    change (a catalogue sync, a dimension) rebuilds the newest days only; older days keep the
+    attribution they were built with, since the track-to-artist mapping is point-in-time, and a
+    backfill or a full refresh restates them on purpose. The restating layers (staging views,
+    ``int_`` models) are rebuilt after every ingestion and would otherwise pull the newest days
+    along with every late day, so their updates count for neither rule. A day's partition
+    appearing at midnight is no news either (eager() would build it at once, from no events):
+    the day is built when its events land.
+    """
+    parents = [
+        unique_id.rsplit(".", 1)[-1] for unique_id in props.get("depends_on", {}).get("nodes", [])
+    ]
+    sources = [name for name in parents if name in DAY_SOURCES]
+    own_day = dg.AssetSelection.assets(*sources)
+    restating = dg.AssetSelection.assets(
+        *(name for name in parents if name.startswith(RESTATING_LAYER_PREFIXES))
+    )
+    updated = dg.AutomationCondition.any_deps_updated()
+    own_day_updated = updated.allow(own_day).with_label("own day's data updated")
+    recent_other_change = (
+        dg.AutomationCondition.in_latest_time_window(lookback_delta=RECENT_DAYS_LOOKBACK)
+        & updated.ignore(own_day | restating)
+    ).with_label("recent day, catalogue updated")
+    # since_last_handled keeps a trigger until the partition is requested or updated, so an
+    # update seen while a dependency was missing or running is not forgotten.
+    return (
+        (own_day_updated | recent_other_change).since_last_handled()
+        & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*sources))
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("eager, day by day")
