@@ -5,7 +5,8 @@ the same under Dagster, in a test or in a notebook. The rules that keep repeat s
 
 * albums are immutable enough that a known album is never fetched in full again; only the
   artist-albums listing (needed to discover new releases) is paid on every sync;
-* tracks are fetched only for albums that no earlier sync has seen;
+* tracks are fetched only for albums that no earlier sync has seen, and for played tracks that
+  no album listing shows (a track taken down), within the bounds of :mod:`.played_tracks`;
 * playlist items are fetched only when the playlist's ``snapshot_id`` changed. A playlist
   without a ``snapshot_id`` (Spotify may omit it) always counts as changed, and so do items
   stored without one, so nothing is reused on the strength of an unknown version.
@@ -36,6 +37,12 @@ from spotify_agent_assets.spotify.parsing import (
     parse_playlist,
     parse_playlist_item,
     parse_track,
+)
+from spotify_agent_assets.spotify.played_tracks import (
+    MAX_ATTEMPTS,
+    RETRY_AFTER,
+    plan_lookups,
+    unresolved_row,
 )
 
 Row = dict[str, Any]
@@ -242,19 +249,48 @@ def sync_albums(
     return SyncResult(rows=rows, quarantined=quarantined, fetched=new_ids, reused=reused)
 
 
+@dataclass
+class TrackSyncResult(SyncResult):
+    """A track sync: the rows, plus the played ids that are still unresolved (see
+    :mod:`.played_tracks`) and what became of this sync's played-id lookups."""
+
+    unresolved: list[Row] = field(default_factory=list)
+    played_found: int = 0  # played ids looked up and stored this time
+    played_deferred: int = 0  # played ids left for a later sync by the per-sync cap
+    played_not_ids: int = 0  # played values that are no Spotify id, never asked
+
+
 def sync_tracks(
     client: CatalogClient,
     albums: Sequence[Mapping[str, Any]],
     previous: Sequence[Mapping[str, Any]] = (),
-) -> SyncResult:
-    """Full track objects (ISRC, popularity, markets) for albums no earlier sync has seen.
+    played_ids: Sequence[str] = (),
+    unresolved: Sequence[Mapping[str, Any]] = (),
+) -> TrackSyncResult:
+    """Full track objects (ISRC, popularity, markets) for albums no earlier sync has seen, and
+    for played tracks that no album listing shows.
 
-    Tracks of albums already present in ``previous`` are carried over without any API call.
+    Tracks of albums already present in ``previous`` are carried over without any API call;
+    an album counts as seen when one of its listed tracks is stored (a track found through
+    its plays alone does not make its album seen). ``played_ids`` (most played first) are the
+    track ids listeners played: those neither listed nor stored are asked by id within the
+    bounds of :mod:`.played_tracks`, with ``unresolved`` (the previous
+    ``spotify_unresolved_tracks``) saying which were asked before. A played track found is
+    stored with the album its object names, and carried by later syncs as long as it is
+    played, whether or not its album is still listed.
     """
-    seen_albums = {row.get("album_id") for row in previous}
-    current_albums = {album["album_id"] for album in albums}
-    # Tracks of albums that left the catalogue listing are dropped with them.
-    carried = [dict(row) for row in previous if row.get("album_id") in current_albums]
+    listed = {album["album_id"]: set(album.get("track_ids") or []) for album in albums}
+    seen_albums = {
+        row.get("album_id")
+        for row in previous
+        if row["track_id"] in listed.get(row.get("album_id"), ())
+    }
+    played = set(played_ids)
+    # Tracks of albums that left the catalogue listing are dropped with them, unless played:
+    # a track taken down is in no listing, and its plays still need its artists.
+    carried = [
+        dict(row) for row in previous if row.get("album_id") in listed or row["track_id"] in played
+    ]
     carried_ids = {row["track_id"] for row in carried}
     wanted = _dedupe(
         track_id
@@ -263,13 +299,32 @@ def sync_tracks(
         for track_id in (album.get("track_ids") or [])
         if track_id not in carried_ids
     )
-    result = SyncResult(rows=carried, fetched=wanted, reused=len(carried))
-    if not wanted:
-        return result
-    fetched_at = _now()
-    album_of = {
-        track_id: album["album_id"] for album in albums for track_id in album.get("track_ids") or []
-    }
+    now = _now()
+    all_listed = {track_id for ids in listed.values() for track_id in ids}
+    plan = plan_lookups(played_ids, carried_ids | all_listed, unresolved, now)
+    result = TrackSyncResult(
+        rows=carried,
+        fetched=wanted + plan.ask,
+        reused=len(carried),
+        unresolved=plan.waiting,
+        played_deferred=plan.deferred,
+        played_not_ids=plan.not_ids,
+    )
+    if wanted:
+        album_of = {track_id: album_id for album_id, ids in listed.items() for track_id in ids}
+        _fetch_listed_tracks(client, wanted, album_of, now, result)
+    if plan.ask:
+        _look_up_played_tracks(client, plan.ask, unresolved, now, result)
+    return result
+
+
+def _fetch_listed_tracks(
+    client: CatalogClient,
+    wanted: list[str],
+    album_of: Mapping[str, str],
+    now: dt.datetime,
+    result: TrackSyncResult,
+) -> None:
     for track_id, obj in zip(wanted, client.get_tracks(wanted), strict=True):
         if obj is None:
             result.quarantined.append(
@@ -288,9 +343,52 @@ def sync_tracks(
                 )
             )
             continue
-        row["fetched_at"] = fetched_at
+        row["fetched_at"] = now
         result.rows.append(row)
-    return result
+
+
+def _look_up_played_tracks(
+    client: CatalogClient,
+    ask: list[str],
+    unresolved: Sequence[Mapping[str, Any]],
+    now: dt.datetime,
+    result: TrackSyncResult,
+) -> None:
+    """Ask by id for played tracks no listing shows; what gets no usable answer is quarantined
+    and remembered as unresolved, with one more attempt counted."""
+    before = {str(row["track_id"]): row for row in unresolved}
+    for track_id, obj in zip(ask, client.get_tracks(ask), strict=True):
+        field_name = WHOLE_RECORD
+        if obj is None:
+            reason = "Spotify returned null for a played track id: not in the catalogue"
+        else:
+            try:
+                row = parse_track(obj)
+            except SpotifyParseError as exc:
+                field_name, reason = exc.field, str(exc)
+            else:
+                if row["track_id"] == track_id and row["album_id"] is not None:
+                    row["fetched_at"] = now
+                    result.rows.append(row)
+                    result.played_found += 1
+                    continue
+                # A relinked answer (another id) or one without an album cannot attribute
+                # the plays of this id; storing it would also ask this id again forever.
+                field_name = "id" if row["track_id"] != track_id else "album.id"
+                reason = (
+                    f"Spotify answered for a played track id with track {row['track_id']!r}"
+                    if row["track_id"] != track_id
+                    else "Spotify answered for a played track id without its album"
+                )
+        stored = unresolved_row(track_id, reason, before.get(track_id), now)
+        result.unresolved.append(stored)
+        attempts = stored["attempts"]
+        tries = f"; asked {attempts} of {MAX_ATTEMPTS} times" + (
+            ", not asked again"
+            if attempts >= MAX_ATTEMPTS
+            else f", asked again after {RETRY_AFTER.days} days"
+        )
+        result.quarantined.append(Quarantined("played_track", track_id, field_name, reason + tries))
 
 
 def fetch_playlists(

@@ -90,6 +90,20 @@ SPOTIFY_TRACKS = TableContract(
     ),
 )
 
+SPOTIFY_UNRESOLVED_TRACKS = TableContract(
+    name="spotify_unresolved_tracks",
+    key=("track_id",),
+    columns=(
+        Column(
+            "track_id", S, "Played track id that Spotify gave no usable track for", nullable=False
+        ),
+        Column("reason", S, "What the last lookup answered (null, unusable object, ...)"),
+        Column("attempts", INT, "How many syncs have asked Spotify for it", nullable=False),
+        Column("first_asked_at", T, "When a sync first asked for it (UTC)", nullable=False),
+        Column("last_asked_at", T, "When a sync last asked for it (UTC)", nullable=False),
+    ),
+)
+
 SPOTIFY_PLAYLISTS = TableContract(
     name="spotify_playlists",
     key=("playlist_id",),
@@ -142,6 +156,7 @@ CONTRACTS: dict[str, TableContract] = {
         ARTIST_SNAPSHOTS,
         SPOTIFY_ALBUMS,
         SPOTIFY_TRACKS,
+        SPOTIFY_UNRESOLVED_TRACKS,
         SPOTIFY_PLAYLISTS,
         PLAYLIST_TRACKS,
     )

@@ -30,6 +30,7 @@ TABLES = [
     "spotify_artists",
     "spotify_albums",
     "spotify_tracks",
+    "spotify_unresolved_tracks",
     "spotify_playlists",
     "playlist_tracks",
 ]
@@ -218,7 +219,7 @@ def test_snapshot_of_a_past_day_is_refused_against_the_live_api(
 
 
 def test_catalogue_assets_are_all_covered() -> None:
-    assert {a.key.path[-1] for a in CATALOGUE_ASSETS} == set(TABLES)
+    assert {k.path[-1] for a in CATALOGUE_ASSETS for k in a.keys} == set(TABLES)
 
 
 def test_an_unknown_artist_is_quarantined_and_the_rest_syncs(tmp_path: Path, world) -> None:
@@ -352,4 +353,67 @@ def test_every_spotify_api_asset_owns_a_non_blocking_quarantine_check() -> None:
     assert len(network) == 6
     for asset in network:
         (spec,) = [s for s in asset.check_specs if s.name == QUARANTINE_CHECK]
-        assert spec.asset_key == asset.key and not spec.blocking
+        # spotify_tracks also writes its unresolved played ids; the check is on the tracks.
+        assert spec.asset_key == dg.AssetKey(asset.op.name) and not spec.blocking
+
+
+def test_played_tracks_taken_down_before_the_sync_are_in_spotify_tracks(
+    settings: AgentSettings, world
+) -> None:
+    """Streams first, then the catalogue (as ``make run`` does): every played track resolves,
+    the ones Spotify took down before the sync day included, though no album listing shows
+    them; a repeat sync carries them without asking Spotify again."""
+    import datetime as dt
+
+    from spotify_agent_assets.defs.resources import build_resources
+    from spotify_agent_assets.defs.spotify.resources import SAMPLE_WORLD_AS_OF
+    from spotify_agent_assets.defs.streams.assets import stream_events
+    from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
+    from spotify_agent_assets.sample_world.listening import ListeningWorld
+
+    first_day, days = dt.date(2026, 10, 2), 2
+    listening = ListeningWorld(world, n_listeners=150, first_day=first_day, days=days)
+    write_sample_landing_zone(listening, Path(settings.landing_dir))
+    last_day = first_day + dt.timedelta(days=days - 1)
+    ingested = dg.materialize(
+        [stream_events],
+        resources=build_resources(settings),
+        tags={
+            "dagster/asset_partition_range_start": first_day.isoformat(),
+            "dagster/asset_partition_range_end": last_day.isoformat(),
+        },
+    )
+    assert ingested.success
+    sync_day = dt.date.fromisoformat(SAMPLE_WORLD_AS_OF)
+    taken_down = {t.id for t in world.tracks() if t.removed_on and t.removed_on <= sync_day}
+    lake = ParquetLake(settings.lake_root)
+    played = set(lake.read("streams", "stream_events").column("track_id").to_pylist())
+    played_taken_down = played & taken_down
+    assert played_taken_down, "the sample's plays should include tracks taken down later"
+
+    assert materialize(settings).success
+    tracks = {row["track_id"]: row for row in lake.read("spotify", "spotify_tracks").to_pylist()}
+    listed = {
+        t for row in lake.read("spotify", "spotify_albums").to_pylist() for t in row["track_ids"]
+    }
+    assert played_taken_down <= set(tracks) and not played_taken_down & listed
+    for track_id in played_taken_down:
+        assert tracks[track_id]["album_id"] == world.track(track_id).album_id
+        assert tracks[track_id]["available_markets"] == []
+    # Every play now resolves to a track, hence to its album and artists.
+    assert played <= set(tracks)
+    assert lake.read("spotify", "spotify_unresolved_tracks").num_rows == 0
+    # Taken-down tracks nobody played are not looked up.
+    assert not (taken_down - played) & set(tracks)
+
+    again = materialize(settings)
+    (metadata,) = [
+        e.step_materialization_data.materialization.metadata
+        for e in again.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("spotify_tracks")
+    ]
+    assert metadata["tracks_fetched"].value == 0
+    assert metadata["played_track_ids"].value == len(played)
+    assert played_taken_down <= set(
+        lake.read("spotify", "spotify_tracks").column("track_id").to_pylist()
+    )

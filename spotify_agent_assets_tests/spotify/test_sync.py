@@ -13,6 +13,7 @@ from typing import Any
 
 from spotify_agent_assets.spotify import sync
 from spotify_agent_assets.spotify.errors import WHOLE_RECORD, SpotifyApiError
+from spotify_agent_assets.spotify.played_tracks import MAX_ATTEMPTS, RETRY_AFTER, plan_lookups
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Catalogue:
     playlists: dict[str, Any] = field(default_factory=dict)
     items: dict[str, Any] = field(default_factory=dict)
     item_calls: list[str] = field(default_factory=list)
+    track_calls: list[list[str]] = field(default_factory=list)
 
     def get_artists(self, ids: Sequence[str]) -> list[Any]:
         return [self.artists.get(i) for i in ids]
@@ -34,6 +36,7 @@ class Catalogue:
         return [self.albums.get(i) for i in ids]
 
     def get_tracks(self, ids: Sequence[str]) -> list[Any]:
+        self.track_calls.append(list(ids))
         return [self.tracks.get(i) for i in ids]
 
     def get_artist_albums(self, artist_id: str, include_groups: Sequence[str] = ()) -> list[Any]:
@@ -181,3 +184,128 @@ def test_a_local_file_is_no_catalogue_track() -> None:
     albums = [{"album_id": "b1", "track_ids": ["t1"]}]
     result = sync.sync_tracks(catalogue, albums)
     assert result.rows == [] and result.quarantined[0].field == "id"
+
+
+# Played-track lookups need real-looking ids: anything else is never asked.
+LISTED, GONE, UNKNOWN = "1" * 22, "2" * 22, "3" * 22
+ALBUM, OTHER_ALBUM = "a" * 22, "b" * 22
+
+
+def _taken_down(track_id: str, album_id: str) -> dict[str, Any]:
+    # As the Web API answers for a track taken down: still there by id, playable nowhere.
+    return {
+        "id": track_id,
+        "album": {"id": album_id},
+        "artists": [{"id": "r" * 22}],
+        "available_markets": [],
+        "is_playable": False,
+        "restrictions": {"reason": "market"},
+    }
+
+
+def test_a_played_track_no_listing_shows_is_fetched_once_then_carried() -> None:
+    catalogue = Catalogue(tracks={LISTED: {"id": LISTED}, GONE: _taken_down(GONE, ALBUM)})
+    albums = [{"album_id": ALBUM, "track_ids": [LISTED]}]
+    first = sync.sync_tracks(catalogue, albums, played_ids=[GONE, LISTED])
+    assert catalogue.track_calls == [[LISTED], [GONE]]
+    by_id = {row["track_id"]: row for row in first.rows}
+    assert set(by_id) == {LISTED, GONE} and first.played_found == 1
+    assert by_id[GONE]["album_id"] == ALBUM and by_id[GONE]["primary_artist_id"] == "r" * 22
+    assert not first.quarantined and not first.unresolved
+
+    second = sync.sync_tracks(catalogue, albums, first.rows, [GONE, LISTED], first.unresolved)
+    assert catalogue.track_calls == [[LISTED], [GONE]]  # nothing asked again
+    assert {row["track_id"] for row in second.rows} == {LISTED, GONE} and second.reused == 2
+
+    # The album leaves the listing: its listed track goes with it, the played one stays.
+    third = sync.sync_tracks(catalogue, [], second.rows, [GONE])
+    assert [row["track_id"] for row in third.rows] == [GONE] and catalogue.track_calls == [
+        [LISTED],
+        [GONE],
+    ]
+    # ... and once nobody's plays need it any more, it goes too.
+    assert sync.sync_tracks(catalogue, [], third.rows, []).rows == []
+
+
+def test_a_track_found_through_its_plays_does_not_make_its_album_seen() -> None:
+    catalogue = Catalogue(tracks={LISTED: {"id": LISTED}, GONE: _taken_down(GONE, OTHER_ALBUM)})
+    first = sync.sync_tracks(catalogue, [], played_ids=[GONE])
+    assert [row["album_id"] for row in first.rows] == [OTHER_ALBUM]
+    # The album is listed later (a roster artist joins): its tracks are fetched.
+    albums = [{"album_id": OTHER_ALBUM, "track_ids": [LISTED]}]
+    later = sync.sync_tracks(catalogue, albums, first.rows, [GONE])
+    assert catalogue.track_calls[-1] == [LISTED]
+    assert {row["track_id"] for row in later.rows} == {LISTED, GONE}
+
+
+def _ago(days: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+
+
+def test_a_played_id_spotify_answers_null_for_is_quarantined_and_asked_a_bounded_number_of_times() -> (
+    None
+):
+    catalogue = Catalogue()
+    first = sync.sync_tracks(catalogue, [], played_ids=[UNKNOWN])
+    assert first.rows == [] and catalogue.track_calls == [[UNKNOWN]]
+    (refused,) = first.quarantined
+    assert (refused.entity, refused.entity_id, refused.field) == (
+        "played_track",
+        UNKNOWN,
+        "(record)",
+    )
+    assert "null" in refused.reason and f"asked 1 of {MAX_ATTEMPTS} times" in refused.reason
+    (row,) = first.unresolved
+    assert row["attempts"] == 1 and row["first_asked_at"] == row["last_asked_at"]
+
+    # The next sync, the same day: not asked, remembered as it was, nothing quarantined.
+    again = sync.sync_tracks(catalogue, [], played_ids=[UNKNOWN], unresolved=first.unresolved)
+    assert len(catalogue.track_calls) == 1 and again.unresolved == first.unresolved
+    assert not again.quarantined
+
+    # Once RETRY_AFTER has passed it is asked again, up to MAX_ATTEMPTS times in all.
+    unresolved = first.unresolved
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        aged = [{**unresolved[0], "last_asked_at": _ago(RETRY_AFTER.days)}]
+        result = sync.sync_tracks(catalogue, [], played_ids=[UNKNOWN], unresolved=aged)
+        (unresolved_row,) = result.unresolved
+        assert unresolved_row["attempts"] == attempt
+        assert unresolved_row["first_asked_at"] == row["first_asked_at"]
+        unresolved = result.unresolved
+    assert "not asked again" in result.quarantined[0].reason
+    assert len(catalogue.track_calls) == MAX_ATTEMPTS
+    aged = [{**unresolved[0], "last_asked_at": _ago(365)}]
+    final = sync.sync_tracks(catalogue, [], played_ids=[UNKNOWN], unresolved=aged)
+    assert len(catalogue.track_calls) == MAX_ATTEMPTS and final.unresolved == aged
+    # No longer played: nothing left to resolve.
+    assert sync.sync_tracks(catalogue, [], played_ids=[], unresolved=aged).unresolved == []
+
+
+def test_a_played_id_answered_with_another_track_stays_unresolved() -> None:
+    relinked = "4" * 22
+    catalogue = Catalogue(tracks={GONE: {"id": relinked, "album": {"id": ALBUM}}})
+    result = sync.sync_tracks(catalogue, [], played_ids=[GONE])
+    assert result.rows == [] and [r["track_id"] for r in result.unresolved] == [GONE]
+    assert result.quarantined[0].field == "id" and relinked in result.quarantined[0].reason
+
+
+def test_played_lookups_are_capped_most_played_first_and_skip_values_that_are_no_ids() -> None:
+    now = dt.datetime.now(dt.UTC)
+    ids = [c * 22 for c in "ABCDEF"]
+    due = {"track_id": ids[0], "attempts": 1, "first_asked_at": _ago(30), "last_asked_at": _ago(8)}
+    resting = {**due, "track_id": ids[1], "last_asked_at": _ago(1)}
+    played = [ids[0], ids[1], "spotify:track:xyz", ids[2], ids[3], ids[4], ids[5]]
+    plan = plan_lookups(played, {ids[5]}, [due, resting], now, limit=2)
+    # Never asked before comes first (a backlog drains), in play order; held ids are skipped.
+    assert plan.ask == [ids[2], ids[3]]
+    assert plan.deferred == 1 and plan.not_ids == 1  # ids[4] waits; the URI is never asked
+    assert {r["track_id"] for r in plan.waiting} == {ids[0], ids[1]}
+    assert plan_lookups(played, set(), [due, resting], now).ask == [*ids[2:], ids[0]]
+
+
+def test_a_sync_without_plays_asks_nothing_more_than_before() -> None:
+    catalogue = Catalogue(tracks={LISTED: {"id": LISTED}})
+    albums = [{"album_id": ALBUM, "track_ids": [LISTED]}]
+    result = sync.sync_tracks(catalogue, albums)
+    assert catalogue.track_calls == [[LISTED]] and result.fetched == [LISTED]
+    assert result.unresolved == [] and result.played_found == 0

@@ -5,7 +5,17 @@ from __future__ import annotations
 from spotify_agent_assets.spotify.tables import CONTRACTS
 
 # Values the sync or the roster produces itself, never read from a Spotify answer.
-COMPUTED = {"synced_at", "fetched_at", "first_seen_at", "captured_at", "position", "date"}
+COMPUTED = {
+    "synced_at",
+    "fetched_at",
+    "first_seen_at",
+    "captured_at",
+    "position",
+    "date",
+    "attempts",
+    "first_asked_at",
+    "last_asked_at",
+}
 
 
 def test_only_keys_and_computed_values_are_non_nullable() -> None:

@@ -37,6 +37,7 @@ from spotify_agent_assets.spotify.tables import (
     SPOTIFY_ARTISTS,
     SPOTIFY_PLAYLISTS,
     SPOTIFY_TRACKS,
+    SPOTIFY_UNRESOLVED_TRACKS,
 )
 
 # Single-run backfills are the documented way to backfill many days in one run; Dagster still
@@ -92,6 +93,7 @@ def _output(
     contract: TableContract,
     rows: list[dict[str, Any]],
     extra: dict[str, Any] | None = None,
+    output_name: str = "result",
 ) -> dg.Output:
     try:
         table = to_arrow(contract, rows)
@@ -102,7 +104,7 @@ def _output(
             description=_contract_violation(contract, rows, exc), allow_retries=False
         ) from exc
     # Row count and column schema: the lake IO manager records them, from the contract.
-    return dg.Output(table, metadata=extra or {})
+    return dg.Output(table, output_name=output_name, metadata=extra or {})
 
 
 def _contract_violation(
@@ -262,33 +264,95 @@ def spotify_albums(
     )
 
 
-@spotify_api_asset(SPOTIFY_TRACKS)
+# Played track ids are read from the lake's ``streams.stream_events`` without declaring a
+# dependency on it, on purpose: stream_events is daily-partitioned and rewritten by every hourly
+# ingestion, so a declared parent would mark this unpartitioned catalogue stale (and due for any
+# automation following its parents) after each ingestion, and would tie the daily Spotify sync
+# to whichever partitions happen to exist. The sync instead reads the plays stored when it runs;
+# plays of a new id that land later are looked up by the next sync.
+@dg.multi_asset(
+    name="spotify_tracks",
+    outs={
+        SPOTIFY_TRACKS.name: dg.AssetOut.from_spec(
+            dg.AssetSpec(
+                SPOTIFY_TRACKS.name,
+                group_name=SPOTIFY_GROUP,
+                kinds=SPOTIFY_KINDS,
+                metadata=contract_metadata(SPOTIFY_TRACKS),
+                description=(
+                    "Full track objects (ISRC, duration, explicit, popularity, markets) of the "
+                    "roster's albums, and of tracks listeners played that no album listing "
+                    "shows (a track taken down stays resolvable by id, with no markets). "
+                    "Incremental: album tracks are fetched (batches of 50) only for albums no "
+                    "earlier sync has seen; played ids are read from streams.stream_events in "
+                    "the lake when the sync runs, which is deliberately not a lineage "
+                    "dependency (the catalogue does not follow every ingestion)."
+                ),
+            ),
+            dagster_type=dg.Any,
+        ),
+        SPOTIFY_UNRESOLVED_TRACKS.name: dg.AssetOut.from_spec(
+            dg.AssetSpec(
+                SPOTIFY_UNRESOLVED_TRACKS.name,
+                group_name=SPOTIFY_GROUP,
+                kinds=SPOTIFY_KINDS,
+                metadata=contract_metadata(SPOTIFY_UNRESOLVED_TRACKS),
+                description=(
+                    "Played track ids Spotify gave no usable track for, with the reason and "
+                    "how often they were asked: the memory that keeps spotify_tracks from "
+                    "asking the same unknown ids on every sync (at most 3 times, a week apart)."
+                ),
+            ),
+            dagster_type=dg.Any,
+        ),
+    },
+    retry_policy=NETWORK_RETRY,
+    pool="spotify_api",
+    check_specs=[quarantine_check_spec(SPOTIFY_TRACKS.name)],
+)
 def spotify_tracks(
     context: dg.AssetExecutionContext,
     spotify: SpotifyResource,
     lake: LakeResource,
     spotify_albums: pa.Table,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Full track objects (ISRC, duration, explicit, popularity, markets) of the roster's albums.
+    """Sync the roster's tracks, then look up played tracks that no album listing shows."""
+    from spotify_agent_assets.spotify.played_tracks import read_played_track_ids
 
-    Incremental: tracks are fetched (batches of 50) only for albums no earlier sync has seen;
-    the rest are carried over from the previous materialization without an API call.
-    """
-    previous = lake.previous_rows(SPOTIFY_GROUP, "spotify_tracks")
+    previous = lake.previous_rows(SPOTIFY_GROUP, SPOTIFY_TRACKS.name)
+    unresolved = lake.previous_rows(SPOTIFY_GROUP, SPOTIFY_UNRESOLVED_TRACKS.name)
+    played_ids = read_played_track_ids(lake.lake())
     client = spotify.catalog_client()
     with _permanent_errors_fail_fast():
-        result = sync.sync_tracks(client, spotify_albums.to_pylist(), previous)
+        result = sync.sync_tracks(
+            client, spotify_albums.to_pylist(), previous, played_ids, unresolved
+        )
     _log_quarantine(context, result)
-    context.log.info(f"{len(result.fetched)} tracks fetched, {result.reused} carried over")
-    yield from _landed(
+    context.log.info(
+        f"{len(result.fetched)} tracks fetched, {result.reused} carried over; of "
+        f"{len(played_ids)} played ids, {result.played_found} found by id, "
+        f"{len(result.unresolved)} unresolved, {result.played_deferred} left for the next sync"
+    )
+    yield _output(
         SPOTIFY_TRACKS,
         result.rows,
-        result.quarantined,
         {
             **api_metadata(client.stats),
+            **quarantine_metadata(result.quarantined),
             "tracks_fetched": dg.MetadataValue.int(len(result.fetched)),
+            "played_track_ids": dg.MetadataValue.int(len(played_ids)),
+            "played_tracks_found": dg.MetadataValue.int(result.played_found),
+            "played_lookups_deferred": dg.MetadataValue.int(result.played_deferred),
+            "played_values_not_ids": dg.MetadataValue.int(result.played_not_ids),
         },
+        output_name=SPOTIFY_TRACKS.name,
     )
+    yield _output(
+        SPOTIFY_UNRESOLVED_TRACKS,
+        result.unresolved,
+        output_name=SPOTIFY_UNRESOLVED_TRACKS.name,
+    )
+    yield quarantine_check_result(result.quarantined, asset_key=SPOTIFY_TRACKS.name)
 
 
 @spotify_api_asset(SPOTIFY_PLAYLISTS)

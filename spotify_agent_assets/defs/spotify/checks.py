@@ -9,6 +9,7 @@ from spotify_agent_assets.spotify.tables import (
     SPOTIFY_ARTISTS,
     SPOTIFY_PLAYLISTS,
     SPOTIFY_TRACKS,
+    SPOTIFY_UNRESOLVED_TRACKS,
 )
 
 spotify_table_checks = [
@@ -19,6 +20,7 @@ spotify_table_checks = [
         ("spotify_history", ARTIST_SNAPSHOTS),
         ("spotify", SPOTIFY_ALBUMS),
         ("spotify", SPOTIFY_TRACKS),
+        ("spotify", SPOTIFY_UNRESOLVED_TRACKS),
         ("spotify", SPOTIFY_PLAYLISTS),
         ("spotify", PLAYLIST_TRACKS),
     )

@@ -29,11 +29,15 @@ def quarantine_check_spec(asset_name: str) -> dg.AssetCheckSpec:
     )
 
 
-def quarantine_check_result(quarantined: Sequence[Quarantined]) -> dg.AssetCheckResult:
+def quarantine_check_result(
+    quarantined: Sequence[Quarantined], asset_key: str | None = None
+) -> dg.AssetCheckResult:
+    """The check's result; ``asset_key`` names the asset where the step writes several."""
     by_field = Counter(f"{q.entity} {q.field}" for q in quarantined)
     summary = ", ".join(f"{count} × {what}" for what, count in by_field.most_common())
     return dg.AssetCheckResult(
         check_name=QUARANTINE_CHECK,
+        asset_key=asset_key,
         passed=not quarantined,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(quarantined)} records set aside: {summary}" if quarantined else None,
