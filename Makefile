@@ -43,12 +43,14 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Streams before the catalogue: spotify_tracks also looks up the tracks listeners played that
+# no album listing shows (taken down), so its first sync must see the ingested plays.
 run: setup
 	$(BIN)/python -m spotify_agent_assets.local_instance
-	$(DAGSTER) --select 'group:spotify'
-	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_landing_zone
 	$(DAGSTER) --select 'group:streams' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	$(DAGSTER) --select 'group:spotify'
+	$(DAGSTER) --select 'group:spotify_history' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(DAGSTER) --select 'kind:dbt and not tag:daily'
 	$(DAGSTER) --select 'tag:daily' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(DAGSTER) --select 'group:analytics and not kind:dbt'
