@@ -28,6 +28,12 @@ from spotify_agent_assets.defs.table_metadata import (
 )
 from spotify_agent_assets.lake.table_contract import TableContract, arrow_schema, to_arrow
 from spotify_agent_assets.spotify import sync
+from spotify_agent_assets.spotify.played_tracks import (
+    MAX_ATTEMPTS,
+    MAX_LOOKUPS_PER_SYNC,
+    RETRY_AFTER,
+    read_played_track_ids,
+)
 from spotify_agent_assets.spotify.retry import TRANSPORT_ERRORS
 from spotify_agent_assets.spotify.tables import (
     ARTIST_ROSTER,
@@ -64,12 +70,40 @@ def spotify_api_asset(contract: TableContract, group: str = SPOTIFY_GROUP, **ext
         name=contract.name,
         group_name=group,
         kinds=SPOTIFY_KINDS,
-        retry_policy=NETWORK_RETRY,
-        pool="spotify_api",
         check_specs=[quarantine_check_spec(contract.name)],
         metadata=contract_metadata(contract),
+        **_spotify_api_step(),
         **extra,
     )
+
+
+def spotify_api_multi_asset(
+    name: str, tables: dict[TableContract, str], check_on: TableContract
+) -> Any:
+    """The same for a step that writes several tables (``tables``: contract -> description);
+    the quarantine check is on ``check_on``, the table the records set aside belong to."""
+    return dg.multi_asset(
+        name=name,
+        outs={
+            contract.name: dg.AssetOut.from_spec(
+                dg.AssetSpec(
+                    contract.name,
+                    group_name=SPOTIFY_GROUP,
+                    kinds=SPOTIFY_KINDS,
+                    metadata=contract_metadata(contract),
+                    description=description,
+                ),
+                dagster_type=dg.Any,
+            )
+            for contract, description in tables.items()
+        },
+        check_specs=[quarantine_check_spec(check_on.name)],
+        **_spotify_api_step(),
+    )
+
+
+def _spotify_api_step() -> dict[str, Any]:
+    return {"retry_policy": NETWORK_RETRY, "pool": "spotify_api"}
 
 
 @contextmanager
@@ -270,45 +304,26 @@ def spotify_albums(
 # automation following its parents) after each ingestion, and would tie the daily Spotify sync
 # to whichever partitions happen to exist. The sync instead reads the plays stored when it runs;
 # plays of a new id that land later are looked up by the next sync.
-@dg.multi_asset(
-    name="spotify_tracks",
-    outs={
-        SPOTIFY_TRACKS.name: dg.AssetOut.from_spec(
-            dg.AssetSpec(
-                SPOTIFY_TRACKS.name,
-                group_name=SPOTIFY_GROUP,
-                kinds=SPOTIFY_KINDS,
-                metadata=contract_metadata(SPOTIFY_TRACKS),
-                description=(
-                    "Full track objects (ISRC, duration, explicit, popularity, markets) of the "
-                    "roster's albums, and of tracks listeners played that no album listing "
-                    "shows (a track taken down stays resolvable by id, with no markets). "
-                    "Incremental: album tracks are fetched (batches of 50) only for albums no "
-                    "earlier sync has seen; played ids are read from streams.stream_events in "
-                    "the lake when the sync runs, which is deliberately not a lineage "
-                    "dependency (the catalogue does not follow every ingestion)."
-                ),
-            ),
-            dagster_type=dg.Any,
+@spotify_api_multi_asset(
+    "spotify_tracks",
+    {
+        SPOTIFY_TRACKS: (
+            "Full track objects (ISRC, duration, explicit, popularity, markets) of the roster's "
+            "albums, and of tracks listeners played that no album listing shows (a track taken "
+            "down stays resolvable by id, with no markets). Incremental: album tracks are "
+            "fetched (batches of 50) only for albums no earlier sync has seen; played ids are "
+            "read from streams.stream_events in the lake when the sync runs, which is "
+            "deliberately not a lineage dependency (the catalogue does not follow every "
+            "ingestion)."
         ),
-        SPOTIFY_UNRESOLVED_TRACKS.name: dg.AssetOut.from_spec(
-            dg.AssetSpec(
-                SPOTIFY_UNRESOLVED_TRACKS.name,
-                group_name=SPOTIFY_GROUP,
-                kinds=SPOTIFY_KINDS,
-                metadata=contract_metadata(SPOTIFY_UNRESOLVED_TRACKS),
-                description=(
-                    "Played track ids Spotify gave no usable track for, with the reason and "
-                    "how often they were asked: the memory that keeps spotify_tracks from "
-                    "asking the same unknown ids on every sync (at most 3 times, a week apart)."
-                ),
-            ),
-            dagster_type=dg.Any,
+        SPOTIFY_UNRESOLVED_TRACKS: (
+            "Played track ids Spotify gave no usable track for, with the reason and how often "
+            "they were asked: the memory that keeps spotify_tracks from asking the same unknown "
+            f"ids on every sync (at most {MAX_ATTEMPTS} times, {RETRY_AFTER.days} days apart, "
+            f"and at most {MAX_LOOKUPS_PER_SYNC:,} played ids a sync)."
         ),
     },
-    retry_policy=NETWORK_RETRY,
-    pool="spotify_api",
-    check_specs=[quarantine_check_spec(SPOTIFY_TRACKS.name)],
+    check_on=SPOTIFY_TRACKS,
 )
 def spotify_tracks(
     context: dg.AssetExecutionContext,
@@ -317,8 +332,6 @@ def spotify_tracks(
     spotify_albums: pa.Table,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Sync the roster's tracks, then look up played tracks that no album listing shows."""
-    from spotify_agent_assets.spotify.played_tracks import read_played_track_ids
-
     previous = lake.previous_rows(SPOTIFY_GROUP, SPOTIFY_TRACKS.name)
     unresolved = lake.previous_rows(SPOTIFY_GROUP, SPOTIFY_UNRESOLVED_TRACKS.name)
     played_ids = read_played_track_ids(lake.lake())
