@@ -417,3 +417,34 @@ def test_played_tracks_taken_down_before_the_sync_are_in_spotify_tracks(
     assert played_taken_down <= set(
         lake.read("spotify", "spotify_tracks").column("track_id").to_pylist()
     )
+
+
+def test_a_played_id_spotify_does_not_know_is_quarantined_once_and_remembered(
+    settings: AgentSettings, world
+) -> None:
+    import pyarrow as pa
+
+    unknown = "0000000000000000000000"  # well-formed, but no such track
+    known = world.tracks()[0].id
+    lake = ParquetLake(settings.lake_root)
+    # Only the played ids matter to the sync: a stored day holding one unknown id.
+    plays = pa.table({"track_id": [unknown, known, unknown, "not an id"]})
+    lake.write(plays, "streams", "stream_events", partition_key="2026-10-02")
+
+    first = materialize(settings)
+    assert first.success
+    (check,) = [
+        c
+        for c in first.get_asset_check_evaluations()
+        if c.asset_key == dg.AssetKey("spotify_tracks") and c.check_name == QUARANTINE_CHECK
+    ]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    (row,) = lake.read("spotify", "spotify_unresolved_tracks").to_pylist()
+    assert row["track_id"] == unknown and row["attempts"] == 1 and "null" in row["reason"]
+    assert unknown not in lake.read("spotify", "spotify_tracks").column("track_id").to_pylist()
+
+    # The next sync reads the memory back and does not ask again within the retry interval.
+    again = materialize(settings)
+    checks = [c for c in again.get_asset_check_evaluations() if c.check_name == QUARANTINE_CHECK]
+    assert checks and all(c.passed for c in checks)
+    assert lake.read("spotify", "spotify_unresolved_tracks").to_pylist() == [row]
