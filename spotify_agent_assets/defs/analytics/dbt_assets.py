@@ -24,7 +24,7 @@ from spotify_agent_assets.analytics_dbt.project import (
     manifest_path,
     prepare_manifest,
 )
-from spotify_agent_assets.analytics_dbt.run_vars import window_vars
+from spotify_agent_assets.analytics_dbt.run_window import RunWindow
 from spotify_agent_assets.defs.analytics.dbt_policy import DAILY_SELECTION
 from spotify_agent_assets.defs.analytics.dbt_resource import AnalyticsDbtResource
 from spotify_agent_assets.defs.analytics.dbt_specs import DbtSpecBuilder, load_manifest
@@ -60,14 +60,15 @@ def analytics_daily_dbt_models(
 ) -> Iterator[Any]:
     """Daily dbt models (tag ``daily``): ``dbt build`` of the run's days, one invocation per run.
 
-    The partition range becomes dbt vars ``min_date``/``max_date``; each model deletes those days
-    and inserts them again, so re-running a day replaces it and a backfill is one dbt run.
+    The partition range becomes the run window (``analytics_dbt.run_window``); each model
+    deletes those days and inserts them again, so re-running a day replaces it and a backfill is
+    one dbt run.
     """
     # dagster-dbt and dbt-core: ~1.7 s, paid here by the step that runs dbt.
     from spotify_agent_assets.defs.analytics.dbt_run import run_dbt_build
 
     window = context.partition_time_window
-    yield from run_dbt_build(context, dbt, lake, window_vars(window.start, window.end))
+    yield from run_dbt_build(context, dbt, lake, RunWindow.of_partitions(window.start, window.end))
 
 
 @dg.multi_asset(
@@ -84,7 +85,7 @@ def analytics_dbt_models(
     ``track_performance``, rebuilt whole by ``dbt build``."""
     from spotify_agent_assets.defs.analytics.dbt_run import run_dbt_build
 
-    yield from run_dbt_build(context, dbt, lake, {})
+    yield from run_dbt_build(context, dbt, lake, None)
 
 
 DBT_ASSETS: list[dg.AssetsDefinition] = [analytics_dbt_models, analytics_daily_dbt_models]

@@ -1,5 +1,9 @@
 """What a dbt step runs: ``dbt build`` through dagster-dbt, under the warehouse writer lock.
 
+The run window of the daily models goes into the warehouse (`analytics_dbt.run_window`), not
+into dbt's vars, and the partial-parse cache dbt leaves is kept for the next run: an hourly run
+parses only what changed in the project, not the whole project.
+
 Imported by the dbt assets' op bodies only: dagster-dbt and dbt-core (~1.7 s) are paid by the
 step that runs dbt, not by every process that loads the code location. The asset definitions
 are built from the manifest without dagster-dbt (`dbt_specs`), so dagster-dbt is called here
@@ -16,7 +20,9 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -28,8 +34,10 @@ from dagster_dbt.asset_utils import (
 )
 from packaging import version
 
+from spotify_agent_assets.analytics_dbt.project import PARTIAL_PARSE_FILE
 from spotify_agent_assets.analytics_dbt.row_counts import count_rows
 from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg
+from spotify_agent_assets.analytics_dbt.run_window import RunWindow, write_run_window
 from spotify_agent_assets.defs.analytics.dbt_resource import AnalyticsDbtResource
 from spotify_agent_assets.defs.analytics.dbt_specs import load_manifest
 from spotify_agent_assets.defs.analytics.dbt_translator import (
@@ -41,6 +49,8 @@ from spotify_agent_assets.lake.warehouse import Warehouse, exclusive_warehouse_l
 
 # How long a dbt subprocess gets to stop after SIGTERM before the lock is given up anyway.
 DBT_STOP_TIMEOUT_SECONDS = 30
+# What dbt writes to its log (dbt.log, debug level) when it could not reuse its parse cache.
+FULL_PARSE_MARK = "Unable to do partial parsing"
 
 DbtResult = dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation
 
@@ -63,10 +73,10 @@ def run_dbt_build(
     context: dg.AssetExecutionContext,
     dbt: AnalyticsDbtResource,
     lake: LakeResource,
-    window: dict[str, str],
+    window: RunWindow | None,
 ) -> Iterator[DbtResult]:
-    """``dbt build`` of the step's selected models and tests; ``window`` is the daily models'
-    ``min_date``/``max_date`` (empty for the unpartitioned ones)."""
+    """``dbt build`` of the step's selected models and tests; ``window`` is the days of the
+    daily models (``None`` for the unpartitioned ones)."""
     warehouse = lake.warehouse()
     if warehouse.lake.is_s3:
         raise dg.Failure(
@@ -81,7 +91,7 @@ def run_dbt_build(
     args = [
         "build",
         "--vars",
-        dbt_vars_arg(warehouse.path, window),
+        dbt_vars_arg(warehouse.path),
         *selection_args(context, manifest, translator),
     ]
     # One target folder per invocation (manifest, compiled SQL, logs), named after the step
@@ -96,19 +106,28 @@ def run_dbt_build(
     with exclusive_warehouse_lock(warehouse.lock_path, on_wait=context.log.info) as waited:
         if waited >= 1:
             context.log.info(f"waited {waited:.1f}s for the warehouse writer lock")
-        invocation = cli.cli(
-            args,
-            manifest=manifest,
-            dagster_dbt_translator=translator,
-            target_path=target_path,
-            raise_on_error=False,
-        )
+        # Set (or, for an unpartitioned run, cleared) while the lock is held, so no other
+        # run's dbt can read this window.
+        _set_run_window(warehouse, window)
         try:
-            results = list(step_results(context, invocation.stream()))
+            invocation = cli.cli(
+                args,
+                manifest=manifest,
+                dagster_dbt_translator=translator,
+                target_path=target_path,
+                raise_on_error=False,
+            )
+            try:
+                results = list(step_results(context, invocation.stream()))
+            finally:
+                _stop(invocation)
         finally:
-            _stop(invocation)
+            # Cleared before the lock goes: dbt run by hand afterwards builds every day.
+            _set_run_window(warehouse, None)
         built = _built_tables(manifest, results)
         counts = _count_rows(context, warehouse, set(built.values()), window)
+    context.log.info(_parse_report(invocation.target_path))
+    _keep_parse_cache(invocation.target_path, dbt.target_dir)
     if invocation.is_successful():
         # Only a failed invocation's folder (~2 MB) is worth keeping; the rest is in the event log.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
@@ -118,7 +137,7 @@ def run_dbt_build(
         if table in counts:
             result = dg.MaterializeResult(
                 asset_key=result.asset_key,
-                metadata={**(result.metadata or {}), **_count_metadata(counts[table], window)},
+                metadata={**(result.metadata or {}), **_count_metadata(*counts[table])},
             )
         yield result
     # After the events, so models that did build are recorded even when others failed.
@@ -207,12 +226,48 @@ def _built_tables(
     return built
 
 
+def _set_run_window(warehouse: Warehouse, window: RunWindow | None) -> None:
+    """Write the window dbt's macros read; the caller holds the writer lock (hence a plain
+    connection, not ``warehouse.writer()``, which would wait for that same lock)."""
+    with closing(warehouse.connect(read_only=False)) as connection:
+        write_run_window(connection, window)
+
+
+def _parse_report(target_path: Path) -> str:
+    """A log line saying whether dbt reused its parse cache (from its debug log)."""
+    log = target_path / "dbt.log"
+    try:
+        text = log.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"dbt wrote no log at {log}"
+    for line in text.splitlines():
+        if FULL_PARSE_MARK in line:
+            return f"dbt parsed the whole project: {line.strip()[-200:]}"
+    return "dbt reused its partial parse (only changed project files were parsed)"
+
+
+def _keep_parse_cache(target_path: Path, shared_target: Path) -> None:
+    """Keep the parse cache this run left as the one the next run starts from.
+
+    dagster-dbt copies ``target/partial_parse.msgpack`` into each run's own target folder; the
+    one ``prepare`` wrote was parsed without this deployment's vars (the warehouse path), so
+    without this every run parsed the whole project again. Replaced atomically: code-location
+    loads and other runs may read it at any time.
+    """
+    produced = target_path / PARTIAL_PARSE_FILE
+    if not produced.is_file():
+        return
+    staged = shared_target / f".{PARTIAL_PARSE_FILE}.{uuid.uuid4().hex}.tmp"
+    shutil.copyfile(produced, staged)
+    os.replace(staged, shared_target / PARTIAL_PARSE_FILE)
+
+
 def _count_rows(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     tables: set[tuple[str, str]],
-    window: dict[str, str],
-) -> dict[tuple[str, str], int]:
+    window: RunWindow | None,
+) -> dict[tuple[str, str], tuple[int, RunWindow | None]]:
     """Row counts for metadata; a failure to count costs the counts, not the materializations."""
     import duckdb
 
@@ -225,11 +280,11 @@ def _count_rows(
         return {}
 
 
-def _count_metadata(rows: int, window: dict[str, str]) -> dict[str, Any]:
-    if not window:
+def _count_metadata(rows: int, window: RunWindow | None) -> dict[str, Any]:
+    if window is None:
         return {"dagster/row_count": rows}
     metadata: dict[str, Any] = {"rows_in_run_window": rows}
-    if window["min_date"] == window["max_date"]:
+    if window.is_one_day:
         metadata["dagster/row_count"] = rows  # the window is exactly this partition
     return metadata
 
