@@ -1,30 +1,34 @@
-"""Weekday-adjusted trailing baselines: the robust z-score that trends and anomalies share.
+"""Weekday-adjusted trailing baselines: the weekday factors and windows trends and anomalies share.
 
 Daily streaming counts defeat a plain mean/standard-deviation z-score twice over. They are
 seasonal (people listen by the week; weekends run about 1.2x weekdays in the sample world), so
-a Saturday looks like a spike against a weekday average. And the outliers we hunt inflate the mean and the
-standard deviation of every window they fall in, hiding themselves and the next anomaly.
+a Saturday looks like a spike against a weekday average. And the outliers we hunt inflate the
+mean and the standard deviation of every window they fall in, hiding themselves and the next
+anomaly.
 
-So a series is judged in three steps:
+So a day ``t`` is judged against the ``window_days`` (28) days before it, and only them:
 
-1. **Weekday factors** ``f[w]``: for every entity-day whose centred 7-day window is complete,
-   the ratio of the day to that window's mean (the window holds each weekday once, so its mean
-   carries no weekly pattern); ``f[w]`` is the median ratio over all entity-days of weekday
-   ``w``, pooled over the entities of one level and rescaled so the seven factors average 1.
-   Pooling is deliberate: one entity has only ~4 days per weekday in a month of history, too few
-   for a median, while dozens of entities share the audience's week. A median also ignores the
-   few entity-days a spike or a surge distorts. With fewer than ``MIN_RATIOS_PER_WEEKDAY``
-   ratios for some weekday the factors are all 1 (no adjustment), rather than guessed.
-2. **Adjusted series** ``a[t] = y[t] / f[weekday(t)]``.
-3. **Trailing baseline** over the ``window_days`` days before ``t`` (the day itself is never
-   in its own baseline): ``expected = median(a)``, ``scale = 1.4826 * MAD(a)`` (a standard
+1. **Weekday factors** ``f_t[w]``: for every entity and every 7-day week lying wholly inside
+   the window, the ratio of each day to the week's mean (a week holds each weekday once, so
+   its mean carries no weekly pattern); ``f_t[w]`` is the median of these ratios over the days
+   on weekday ``w``, pooled over the entities of one level and rescaled so the seven factors
+   average 1. Pooling is deliberate: one entity has only a few days per weekday in a month,
+   too few for a median, while dozens of entities share the audience's week; one week of data
+   is enough to start. A median also ignores the few days a spike or a surge distorts. With
+   fewer than ``MIN_RATIOS_PER_WEEKDAY`` ratios for some weekday the factors are all 1 (no
+   adjustment), rather than guessed. Nothing after ``t - 1`` enters ``f_t``: a day is judged
+   the same whenever it is computed, so a table kept incrementally equals one computed at once.
+2. **Adjusted window** ``a[s] = y[s] / f_t[weekday(s)]`` for the days ``s`` of the window.
+3. **Trailing baseline**: ``expected = median(a)``, ``scale = 1.4826 * MAD(a)`` (a standard
    deviation under normal noise, insensitive to a minority of outliers), and
-   ``z = (a[t] - expected) / scale``. NULL (NaN) with fewer than ``min_history_days`` known days
-   in the window. Callers floor ``scale``: counts cannot be less noisy than Poisson
-   (``sqrt(expected)``), and a flat history must not turn any change into an infinite z.
+   ``z = (y[t] / f_t[weekday(t)] - expected) / scale`` (``robust_z``, used by the trends).
+   NULL (NaN) with fewer than ``min_history_days`` known days in the window. ``scale`` is
+   floored: counts cannot be less noisy than Poisson (``sqrt(expected)``), and a flat history
+   must not turn any change into an infinite z. The anomalies use the same factors and window,
+   with negative-binomial p-values instead of z (see
+   :mod:`spotify_agent_assets.analytics.anomalies`).
 
-Everything works on dense ``entities x days`` matrices (NaN = unknown), in chunks of entities so
-memory stays bounded with thousands of tracks.
+Everything works on dense ``entities x days`` matrices (NaN = unknown).
 """
 
 from __future__ import annotations
@@ -51,36 +55,35 @@ class TrailingBaseline:
     history: np.ndarray  # known days in the window
 
 
-def weekday_factors(values: np.ndarray, days: list[date], *, min_level: float = 0.0) -> np.ndarray:
-    """Seven multiplicative factors, Monday first, estimated from ``values`` (entities x days).
+def trailing_weekday_factors(
+    values: np.ndarray, days: list[date], *, window_days: int, min_level: float = 0.0
+) -> np.ndarray:
+    """Per day (rows, ``days x 7``), Monday first: the factors from the ``window_days`` before.
 
-    Only windows whose mean is at least ``min_level`` vote: on a handful of plays a day the
+    Only weeks whose mean is at least ``min_level`` vote: on a handful of plays a day the
     ratios are mostly Poisson noise.
     """
     import numpy as np
 
-    if values.shape[1] < 7:
-        return np.ones(7)
-    windows = np.lib.stride_tricks.sliding_window_view(values, 7, axis=1)
-    centre_mean = windows.mean(axis=2)  # NaN where any day of the window is unknown
-    centre = values[:, 3 : 3 + centre_mean.shape[1]]
-    centre_weekday = np.array([d.weekday() for d in days[3 : 3 + centre_mean.shape[1]]])
-    usable = np.isfinite(centre_mean) & np.isfinite(centre)
-    usable &= centre_mean >= max(min_level, 1e-12)
-    ratio = np.divide(centre, centre_mean, out=np.full_like(centre_mean, np.nan), where=usable)
-    pooled = [ratio[:, centre_weekday == w] for w in range(7)]
-    pooled = [r[np.isfinite(r)] for r in pooled]
-    if any(len(r) < MIN_RATIOS_PER_WEEKDAY for r in pooled):
-        return np.ones(7)
-    factors = np.array([np.median(r) for r in pooled])
-    return factors / factors.mean()
-
-
-def adjust_for_weekday(values: np.ndarray, days: list[date], factors: np.ndarray) -> np.ndarray:
-    """``values`` divided by the factor of each column's weekday."""
-    import numpy as np
-
-    return values / factors[np.array([d.weekday() for d in days])]
+    n_days = values.shape[1]
+    factors = np.ones((n_days, 7))
+    weekday = np.array([d.weekday() for d in days], dtype=np.int64)
+    for t in range(7, n_days):
+        first = max(0, t - window_days)
+        weeks = np.lib.stride_tricks.sliding_window_view(values[:, first:t], 7, axis=1)
+        week_mean = weeks.mean(axis=2, keepdims=True)  # NaN where any day is unknown
+        usable = np.isfinite(week_mean) & (week_mean >= max(min_level, 1e-12))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(usable, weeks / week_mean, np.nan)
+        day_weekday = np.lib.stride_tricks.sliding_window_view(weekday[first:t], 7)
+        day_weekday = np.broadcast_to(day_weekday, ratio.shape)
+        pooled = [ratio[day_weekday == w] for w in range(7)]
+        pooled = [r[np.isfinite(r)] for r in pooled]
+        if any(len(r) < MIN_RATIOS_PER_WEEKDAY for r in pooled):
+            continue
+        medians = np.array([np.median(r) for r in pooled])
+        factors[t] = medians / medians.mean()
+    return factors
 
 
 def trailing_baseline(
@@ -113,3 +116,51 @@ def trailing_baseline(
         scale[start : start + len(block)] = np.where(enough, MAD_TO_SIGMA * mad, np.nan)
         history[start : start + len(block)] = known
     return TrailingBaseline(expected=expected, scale=scale, history=history)
+
+
+@dataclass(frozen=True)
+class RobustZ:
+    """Weekday-adjusted robust z of every entity-day, and its expected value (NaN: unknown)."""
+
+    z: np.ndarray
+    expected: np.ndarray  # trailing median put back on the day's weekday scale
+
+
+def robust_z(
+    values: np.ndarray,
+    days: list[date],
+    *,
+    window_days: int,
+    min_history_days: int,
+    min_relative_scale: float,
+    min_level: float,
+) -> RobustZ:
+    """``(adjusted - median) / scale`` against the trailing window (steps 1-3 above).
+
+    ``scale`` is floored at ``sqrt(expected)`` (counts are at least Poisson-noisy) and at
+    ``min_relative_scale * expected`` (day-to-day swings of 10% are ordinary in streaming).
+    """
+    import numpy as np
+
+    factors = trailing_weekday_factors(values, days, window_days=window_days, min_level=min_level)
+    weekday = np.array([d.weekday() for d in days], dtype=np.int64)
+    z = np.full(values.shape, np.nan)
+    expected = np.full(values.shape, np.nan)
+    for t in range(values.shape[1]):
+        first = max(0, t - window_days)
+        own = factors[t]
+        window = values[:, first:t] / own[weekday[first:t]]
+        enough = np.isfinite(window).sum(axis=1) >= min_history_days
+        if not enough.any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
+            median = np.nanmedian(window, axis=1)
+            mad = np.nanmedian(np.abs(window - median[:, None]), axis=1)
+        median = np.where(enough, median, np.nan)
+        with np.errstate(invalid="ignore"):
+            floor = np.fmax(np.sqrt(np.fmax(median, 0.0)), 1.0)
+            scale = np.fmax(np.fmax(MAD_TO_SIGMA * mad, floor), min_relative_scale * median)
+            z[:, t] = (values[:, t] / own[weekday[t]] - median) / scale
+        expected[:, t] = median * own[weekday[t]]
+    return RobustZ(z=z, expected=expected)

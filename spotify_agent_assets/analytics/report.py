@@ -1,16 +1,17 @@
 """The weekly artist report: one Markdown and one self-contained HTML page per artist, plus PNGs.
 
-Period: the ISO week holding the latest date of ``artist_daily_metrics``, from its Monday up to
-that date. When the data ends before Sunday the week is reported to date and compared with the
-same weekdays one week earlier, so a Saturday-evening report does not read as a 1/7 drop.
+Period: the ISO week holding ``as_of`` (the asset passes the last complete day; the day in
+progress is never reported), from its Monday up to that date. When it ends before Sunday the
+week is reported to date and compared with the same weekdays one week earlier, so a
+Saturday-evening report does not read as a 1/7 drop.
 
 Figures of the week, each against the comparison period: streams; average daily unique
 listeners (the daily metrics cannot de-duplicate listeners across days, so a weekly unique
 count would be a guess); listening hours; skip rate (skips / plays of the period); followers and
 popularity at the end of each period (last snapshot) and their change. Then the top tracks and
 markets (when ``fct_streams_daily`` and ``dim_track`` are given), the trend status of the last
-day (from ``artist_trends``), the week's anomalies of the artist and its tracks (from
-``streaming_anomalies``), and two charts over the last 28 days: daily streams with anomalies
+day (from ``artist_trends``), the week's incidents of the artist and of its tracks on their own
+(from ``streaming_anomalies``), and two charts over the last 28 days: daily streams with incidents
 marked, and followers.
 
 Everything a user typed or Spotify returned (artist and track names) is escaped: HTML-escaped in
@@ -42,7 +43,7 @@ FOLLOWERS_CHART = "followers.png"
 CHART_DAYS = 28
 TOP_TRACKS = 5
 TOP_MARKETS = 5
-TOP_TRACK_ANOMALIES = 10  # a breakout flags every track every day; the artist rows say it
+TRACKS_LISTED = 3  # tracks named under an artist incident; the table lists them all
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -165,7 +166,10 @@ def weekly_artist_report(
     *,
     as_of: date | None = None,
 ) -> WeeklyReport:
-    """Reports for every artist with data in the ISO week of ``as_of`` (default: latest date)."""
+    """Reports for every artist with data in the ISO week of ``as_of`` (default: latest date).
+
+    Rows after ``as_of`` (the day in progress) are ignored.
+    """
     metrics = as_frame(
         artist_daily_metrics,
         "artist_daily_metrics",
@@ -200,16 +204,20 @@ def weekly_artist_report(
             "date",
             "value",
             "expected",
-            "robust_z",
+            "kind",
             "direction",
+            "q_value",
+            "track_names",
         ],
         keys=("date",),
     )
     if not len(metrics):
         raise ValueError("artist_daily_metrics is empty: there is no week to report on")
     week = ReportWeek.ending_on(as_of or max(metrics["date"]))
+    metrics = metrics[metrics["date"] <= week.end]
+    anomalies = anomalies[anomalies["date"] <= week.end]
     tracks = _track_weeks(fct_streams_daily, dim_track, week)
-    names = latest_value(metrics[metrics["date"] <= week.end], "artist_id", "artist_name")
+    names = latest_value(metrics, "artist_id", "artist_name")
     in_week = metrics[(metrics["date"] >= week.start) & (metrics["date"] <= week.end)]
     reports = [
         _artist_report(
@@ -307,7 +315,11 @@ def _artist_report(
         (anomalies["level"] == "artist") & anomalies["date"].isin(set(chart_days))
     ]
     marks = [
-        MarkedDay(day=row.date, value=float(row.value), direction=str(row.direction))
+        MarkedDay(
+            day=row.date,
+            value=float(row.value),
+            direction="spike" if row.direction == "up" else "drop",
+        )
         for row in artist_level.sort_values("date").itertuples()
     ]
     charts = {
@@ -337,7 +349,7 @@ def _artist_report(
         _Section(
             f"Last {CHART_DAYS} days",
             images=[
-                (STREAMS_CHART, "Daily streams (triangles: anomalies)"),
+                (STREAMS_CHART, "Daily streams (triangles: artist incidents)"),
                 (FOLLOWERS_CHART, "Followers"),
             ],
         ),
@@ -439,47 +451,39 @@ def _top_markets_section(artist_id: str, tracks: _TrackWeeks) -> _Section:
 
 
 def _anomaly_section(anomalies: pd.DataFrame) -> _Section:
-    import pandas as pd
-
     if not len(anomalies):
-        return _Section("Anomalies this week", paragraphs=["None."])
-    artist_rows = anomalies[anomalies["level"] == "artist"]
-    track_rows = anomalies[anomalies["level"] != "artist"]
-    strongest = track_rows.assign(size=track_rows["robust_z"].abs()).sort_values(
-        ["size", "date", "entity_id"], ascending=[False, True, True]
-    )
-    shown = strongest.head(TOP_TRACK_ANOMALIES).drop(columns="size")
-    left_out = len(track_rows) - len(shown)
-    anomalies = pd.concat([artist_rows, shown]).sort_values(["date", "level", "entity_id"])
-    paragraphs = (
-        [
-            f"{len(track_rows)} track anomalies; the {len(shown)} strongest are shown, "
-            f"{left_out} more are in the streaming_anomalies table."
-        ]
-        if left_out
-        else []
-    )
+        return _Section("Incidents this week", paragraphs=["None."])
     rows = [
         [
             row.date.isoformat(),
             str(row.level),
             str(row.entity_name if row.entity_name is not None else row.entity_id),
-            str(row.direction),
+            f"{row.kind} ({row.direction})",
             _int(row.value),
             _int(row.expected),
-            f"{row.robust_z:+.1f}",
+            f"{row.q_value:.1e}",
+            _track_list(list(row.track_names)),
         ]
         for row in anomalies.itertuples()
     ]
     return _Section(
-        "Anomalies this week",
-        paragraphs=paragraphs,
+        "Incidents this week",
+        paragraphs=[
+            "Negative-binomial tests against the trailing 28 days, Benjamini-Hochberg "
+            "q <= 0.01 per day; an artist incident lists the tracks that went the same way."
+        ],
         table=_Table(
-            ["date", "level", "artist / track", "direction", "streams", "expected", "robust z"],
+            ["date", "level", "artist / track", "kind", "streams", "expected", "q", "tracks"],
             rows,
-            [False, False, False, False, True, True, True],
+            [False, False, False, False, True, True, True, False],
         ),
     )
+
+
+def _track_list(names: list[str]) -> str:
+    if len(names) <= TRACKS_LISTED:
+        return ", ".join(names)
+    return ", ".join(names[:TRACKS_LISTED]) + f" and {len(names) - TRACKS_LISTED} more"
 
 
 def _trend_sentence(trend: dict[str, Any]) -> str:

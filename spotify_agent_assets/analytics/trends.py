@@ -1,6 +1,8 @@
 """Artist trends: streams growth, momentum, follower growth and breakout detection.
 
-One row per (artist_id, date) of ``analytics.artist_daily_metrics``. Windows are calendar days
+One row per (artist_id, date) of ``analytics.artist_daily_metrics``, up to ``as_of``, the last
+complete day: the day in progress is never computed (a day cut to 40% of its plays would read
+as a fall, or a drop of every artist's 7-day growth). Windows are calendar days
 ending on (and including) the row's date; a window that reaches a day the input does not have
 (before the artist's first row, or a day missing from the table) makes its figure NULL rather
 than a sum of fewer days that would read as a drop.
@@ -24,17 +26,19 @@ Followers
     history does not make every wobble infinite).
 Breakout (``breakout_signal``, ``is_breakout``, ``breakout_day``)
     A signal day has streams far above the artist's own normal, ``streams_z >= 4`` (the
-    weekday-adjusted robust z of :mod:`~spotify_agent_assets.analytics.anomalies`, with the same
-    minimum volume), AND follower growth that jumped within the last 3 days
+    weekday-adjusted robust z of :func:`~spotify_agent_assets.analytics.baseline.robust_z`, with
+    at least 20 expected streams), AND follower growth that jumped within the last 3 days
     (max ``follower_z`` over the date and the 2 days before ``>= 4``). A day ``is_breakout``
     when it is a signal day and another signal day lies within 2 days of it (at least 2 signal
     days in some 3-day window holding it), so a one-day burst is not a breakout.
-    ``breakout_day`` is the artist's first ``is_breakout`` day, on every row of the artist.
+    ``breakout_day`` is the artist's first ``is_breakout`` day in the 28 days ending on the
+    row's date (NULL without one), so a row's figures never need more than ``LOOKBACK_DAYS``
+    (56) days before it.
     Requiring followers is what separates a breakout from a burst of artificial or playlist
     streams (fans follow, bots do not): those are left to ``streaming_anomalies``. An artist
     without follower snapshots cannot break out here. The confirmation looks up to two days
     ahead, so the flags of the latest two days can still appear when the next days arrive
-    (the asset recomputes the whole history each run).
+    (the asset recomputes its last days each run).
 ``trend_status``
     'breakout' when a day in the last 7 is ``is_breakout``; otherwise by ``growth_7d``:
     'rising' (>= +15%), 'falling' (<= -15%), 'steady', or 'insufficient_history' when NULL.
@@ -42,15 +46,17 @@ Breakout (``breakout_signal``, ``is_breakout``, ``breakout_day``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.analytics.anomalies import AnomalyParams, score_series
+from spotify_agent_assets.analytics.baseline import robust_z
 from spotify_agent_assets.analytics.series import as_frame, calendar, latest_value, to_matrix
 from spotify_agent_assets.analytics.tables import ARTIST_TRENDS
 from spotify_agent_assets.lake.table_contract import arrow_schema
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -68,21 +74,36 @@ class TrendParams:
     rising: float = 0.15
     falling: float = -0.15
     breakout_status_days: int = 7
-    baseline: AnomalyParams = field(default_factory=AnomalyParams)
+    breakout_day_days: int = 28  # breakout_day: the first is_breakout day in this many days
+    window_days: int = 28
+    min_history_days: int = 7
+    min_relative_scale: float = 0.10
+    min_expected_streams: float = 20.0
 
 
 DEFAULT_PARAMS = TrendParams()
+
+# Days before a computed day that its figures read: growth_28d compares 28 days with the 28
+# before; the z-scores and breakout_day reach 28 + 28 days back at most.
+LOOKBACK_DAYS = 56
 
 TREND_STATUSES = ("breakout", "rising", "steady", "falling", "insufficient_history")
 
 
 def artist_trends(
-    artist_daily_metrics: pa.Table | pd.DataFrame, params: TrendParams = DEFAULT_PARAMS
+    artist_daily_metrics: pa.Table | pd.DataFrame,
+    params: TrendParams = DEFAULT_PARAMS,
+    *,
+    as_of: date | None = None,
+    score_from: date | None = None,
 ) -> pa.Table:
     """Growth, momentum, follower growth and breakout flags per artist and date.
 
     Needs (date, artist_id, artist_name, streams, followers) from ``artist_daily_metrics``.
-    Rows come out sorted by artist_id, date, one per input row.
+    ``as_of``: the last day computed (later rows, e.g. the day in progress, are ignored);
+    ``score_from``: the first day output (earlier rows only feed the windows; every figure of
+    a day needs at most ``LOOKBACK_DAYS`` days before it). Rows come out sorted by artist_id,
+    date, one per input row from ``score_from`` to ``as_of``.
     """
     import numpy as np
     import pandas as pd
@@ -94,6 +115,8 @@ def artist_trends(
         ["date", "artist_id", "artist_name", "streams", "followers"],
         keys=("date", "artist_id"),
     )
+    if as_of is not None:
+        metrics = metrics[metrics["date"] <= as_of]
     if not len(metrics):
         return arrow_schema(ARTIST_TRENDS).empty_table()
     duplicated = metrics.duplicated(["artist_id", "date"])
@@ -126,10 +149,17 @@ def artist_trends(
     follower_growth_7d = _ratio(f, _shift(f, 7)) - 1
     follower_z = _follower_z(f, params)
 
-    scores = score_series(y, days, streams.entity_ids, params.baseline)
-    streams_z = scores.robust_z
+    scores = robust_z(
+        y,
+        days,
+        window_days=params.window_days,
+        min_history_days=params.min_history_days,
+        min_relative_scale=params.min_relative_scale,
+        min_level=params.min_expected_streams,
+    )
+    streams_z = scores.z
     with np.errstate(invalid="ignore"):
-        enough_volume = scores.expected >= params.baseline.min_expected_streams
+        enough_volume = scores.expected >= params.min_expected_streams
         recent_follower_z = _rolling_max(follower_z, params.follower_lookback_days)
         signal = (
             (np.nan_to_num(streams_z, nan=-np.inf) >= params.stream_z)
@@ -145,13 +175,11 @@ def artist_trends(
     status[(growth_7d > params.falling) & (growth_7d < params.rising)] = "steady"
     status[recent_breakout] = "breakout"
 
-    first_breakout = {
-        entity: days[int(np.argmax(is_breakout[i]))]
-        for i, entity in enumerate(streams.entity_ids)
-        if is_breakout[i].any()
-    }
+    first_breakout = _first_in_window(is_breakout, params.breakout_day_days)
     entity_index = {e: i for i, e in enumerate(streams.entity_ids)}
     day_index = {d: j for j, d in enumerate(days)}
+    if score_from is not None:
+        metrics = metrics[metrics["date"] >= score_from]
     metrics = metrics.sort_values(["artist_id", "date"], kind="stable").reset_index(drop=True)
     ei = metrics["artist_id"].map(entity_index).to_numpy()
     dj = metrics["date"].map(day_index).to_numpy()
@@ -186,9 +214,9 @@ def artist_trends(
             "follower_z": number(follower_z),
             "breakout_signal": cell(signal),
             "is_breakout": cell(is_breakout),
-            # An object column of dates: map() of an all-missing dict would give float NaN.
+            # An object column of dates (None where no breakout in the window).
             "breakout_day": pd.Series(
-                [first_breakout.get(a) for a in metrics["artist_id"]], dtype=object
+                [None if k < 0 else days[k] for k in cell(first_breakout)], dtype=object
             ),
             "trend_status": cell(status),
         }
@@ -196,6 +224,19 @@ def artist_trends(
     out.loc[out["growth_28d_window_days"] == 0, "growth_28d_window_days"] = pd.NA
     table = pa.Table.from_pandas(out, schema=arrow_schema(ARTIST_TRENDS), preserve_index=False)
     return table.replace_schema_metadata(None)  # no pandas blob in the stored Parquet
+
+
+def _first_in_window(flags: np.ndarray, length: int) -> np.ndarray:
+    """Per entity-day, the column of the first flag in the ``length`` days ending there (-1)."""
+    import numpy as np
+
+    out = np.full(flags.shape, -1, dtype=np.int64)
+    for j in range(flags.shape[1]):
+        lo = max(0, j - length + 1)
+        window = flags[:, lo : j + 1]
+        hit = window.any(axis=1)
+        out[hit, j] = lo + np.argmax(window[hit], axis=1)
+    return out
 
 
 def _shift(values: np.ndarray, days: int) -> np.ndarray:
@@ -273,9 +314,7 @@ def _follower_z(followers: np.ndarray, params: TrendParams) -> np.ndarray:
         change = np.log(_ratio(followers, _shift(followers, 1)))
     change[~np.isfinite(change)] = np.nan
     baseline = trailing_baseline(
-        change,
-        window_days=params.baseline.window_days,
-        min_history_days=params.baseline.min_history_days,
+        change, window_days=params.window_days, min_history_days=params.min_history_days
     )
     scale = np.fmax(baseline.scale, params.follower_min_scale)
     return (change - baseline.expected) / scale

@@ -39,6 +39,10 @@ dropped, so a session can show a gap there.
 Planted for checks (`ground_truth`): the catalogue's breakout artist surges from its day on (its
 popularity jump raises its weights), and one artist gets a one-day burst of artificial streams
 ("streaming_spike"): about a hundred hijacked accounts looping its catalogue to completion.
+`ListeningWorld(world, planted_events=False)` generates the same listeners and sessions without
+them: no burst, and pick weights from each artist's organic popularity (the catalogue's
+breakout and follower drop left out), so the anomaly backtest can count false incidents on a
+world where nothing happened. The catalogue itself (releases, take-downs) is unchanged.
 """
 
 from __future__ import annotations
@@ -56,6 +60,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spotify_agent_assets.sample_world.artist_series import _ArtistSeries
+from spotify_agent_assets.sample_world.catalogue import (
+    WORLD_START,
+    _clamp_popularity,
+    namespace_rng,
+)
 from spotify_agent_assets.sample_world.world import GroundTruthEvent, SampleWorld
 from spotify_agent_assets.streams.event_schema import landing_schema
 
@@ -230,6 +240,7 @@ class ListeningWorld:
         n_listeners: int = 2000,
         first_day: date = FIRST_DAY,
         days: int = WINDOW_DAYS,
+        planted_events: bool = True,
     ) -> None:
         if n_listeners < 1 or days < 1:
             raise ValueError("need at least one listener and one day")
@@ -239,6 +250,8 @@ class ListeningWorld:
         self.first_day = first_day
         self.days = days
         self.last_day = first_day + timedelta(days=days - 1)
+        self.planted_events = planted_events
+        self._organic: dict[str, _ArtistSeries] = {}
         self._catalogue = self._build_catalogue()
         self.families: tuple[str, ...] = tuple(dict.fromkeys(a.family for a in world.artists()))
         self._build_listeners()
@@ -246,8 +259,11 @@ class ListeningWorld:
         self._batches: OrderedDict[date, _Batch] = OrderedDict()
         self._reference_weight = self._day_state(first_day).pool_weight
         self._favourite = self._choose_favourites()
-        self._spike = self._choose_spike()
-        self.ground_truth: tuple[GroundTruthEvent, ...] = (*self._surges(), self._spike)
+        self._spike: GroundTruthEvent | None = None
+        self.ground_truth: tuple[GroundTruthEvent, ...] = ()
+        if planted_events:
+            self._spike = self._choose_spike()
+            self.ground_truth = (*self._surges(), self._spike)
 
     # ---- public ----------------------------------------------------------------------------
 
@@ -386,13 +402,39 @@ class ListeningWorld:
 
     # ---- one day ---------------------------------------------------------------------------
 
+    def _popularity(self, artist_id: str, day: date) -> int:
+        """The artist's popularity that day; organic (no planted event) without planted events."""
+        if self.planted_events:
+            return self.world.popularity(artist_id, day)
+        series = self._organic.get(artist_id)
+        if series is None:
+            # The world's own random stream for the series, without its events: the same
+            # organic path, so only the planted boosts and cuts are missing.
+            rng = namespace_rng(self.seed, f"artist-series:{artist_id}")
+            artist = self.world.artist(artist_id)
+            assert artist is not None, artist_id
+            series = self._organic[artist_id] = _ArtistSeries(rng, artist, ())
+        index = (day - WORLD_START).days
+        series.extend_to(index)
+        return series.popularity[index]
+
     def _track_weight(self, day: date) -> np.ndarray:
         """Zipf-like pick weight per track number (0 where not visible)."""
         tracks = self.world.tracks()
-        artist_pop = np.array(
-            [self.world.popularity(a, day) for a in self._catalogue.artist_ids], dtype=np.float64
-        )
-        track_pop = np.array([self.world.track_popularity(t.id, day) for t in tracks], float)
+        popularity = {a: self._popularity(a, day) for a in self._catalogue.artist_ids}
+        artist_pop = np.array([popularity[a] for a in self._catalogue.artist_ids], np.float64)
+        if self.planted_events:
+            track_pop = np.array([self.world.track_popularity(t.id, day) for t in tracks], float)
+        else:  # world.track_popularity, on the organic artist popularity
+            track_pop = np.array(
+                [
+                    _clamp_popularity(popularity[t.artist_ids[0]] + t.popularity_offset)
+                    if self.world.track_visible(t.id, day)
+                    else 0
+                    for t in tracks
+                ],
+                float,
+            )
         artist_pop = artist_pop[self._catalogue.artist]
         # The track's standing in its artist's catalogue makes the Zipf-like head (one or two
         # hits per artist); the artist's popularity moves all of its tracks together.
@@ -476,7 +518,7 @@ class ListeningWorld:
         day_index = (local_day - date(2000, 1, 1)).days
         session_seq = np.arange(sessions, dtype=np.uint64) | np.uint64(day_index << 32)
         batch.session_key = np.repeat(_mix64(session_seq, self.seed * 7919 + 1), plays)
-        if local_day == self._spike.day:
+        if self._spike is not None and local_day == self._spike.day:
             batch = _Batch.concat([batch, self._spike_plays(rng, state, batch)])
         play_seq = np.arange(len(batch.track), dtype=np.uint64) | np.uint64(day_index << 32)
         batch.event_key = _mix64(play_seq, self.seed * 104_729 + 2)
@@ -566,6 +608,7 @@ class ListeningWorld:
 
     def _spike_plays(self, rng: np.random.Generator, state: _DayState, organic: _Batch) -> _Batch:
         """The injected burst: extra sessions of hijacked accounts looping one artist."""
+        assert self._spike is not None
         artist = self._catalogue.artist_ids.index(self._spike.artist_id)
         own = np.flatnonzero(state.visible & (self._catalogue.artist == artist))
         organic_plays = int(np.count_nonzero(self._catalogue.artist[organic.track] == artist))

@@ -1,7 +1,8 @@
 """The dbt models' tables, built straight from the sample world, for the analytics tests.
 
 The analytics code reads `analytics.artist_daily_metrics`, `analytics.fct_streams_daily` and
-`analytics.dim_track` (dbt models). Building their rows here from `ListeningWorld` events and
+`analytics.dim_track` (dbt models). Every day of the sample world has ended, so `is_complete` is
+true on every row; `with_partial_day` adds a day in progress. Building their rows here from `ListeningWorld` events and
 the catalogue, with DuckDB, lets the tests judge the detectors against the world's planted
 ground truth without running dbt: the same contract, computed independently.
 """
@@ -86,8 +87,9 @@ def build_sample_tables(world: SampleWorld, listening: ListeningWorld) -> Sample
                    COUNT(*) FILTER (WHERE skipped)::BIGINT AS skips,
                    SUM(ms_played)::BIGINT AS listening_ms,
                    COUNT(DISTINCT listener_id)::BIGINT AS listeners,
-                   COUNT(*) FILTER (WHERE shuffle)::BIGINT AS shuffle_plays
-            FROM plays GROUP BY ALL ORDER BY date, track_id, country
+                   COUNT(*) FILTER (WHERE shuffle)::BIGINT AS shuffle_plays,
+                   TRUE AS is_complete
+            FROM plays GROUP BY date, track_id, country ORDER BY date, track_id, country
             """,
             [STREAM_MS],
         ).to_arrow_table()
@@ -111,7 +113,8 @@ def build_sample_tables(world: SampleWorld, listening: ListeningWorld) -> Sample
                    COALESCE(p.skips, 0) AS skips,
                    p.skips / NULLIF(p.plays, 0) AS skip_rate,
                    s.followers::BIGINT AS followers,
-                   s.popularity::INTEGER AS popularity
+                   s.popularity::INTEGER AS popularity,
+                   TRUE AS is_complete
             FROM days d CROSS JOIN dim_artist a
             LEFT JOIN per_day p ON p.date = d.date AND p.artist_id = a.artist_id
             LEFT JOIN snapshots s ON s.date = d.date AND s.artist_id = a.artist_id
@@ -124,4 +127,52 @@ def build_sample_tables(world: SampleWorld, listening: ListeningWorld) -> Sample
         fct_streams_daily=fct,
         dim_track=dim_track,
         dim_artist=dim_artist,
+    )
+
+
+def with_partial_last_day(tables: SampleTables, share: float = 0.4) -> SampleTables:
+    """The last day cut to ``share`` of its plays and marked not complete: the day in progress.
+
+    Each count of the day is thinned binomially (every play kept with probability ``share``,
+    seeded), which is what a day read at ``share`` of its plays looks like in every column.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(20261031)
+
+    def cut(table: pa.Table, counts: list[str]) -> pa.Table:
+        frame = table.to_pandas()
+        last = frame["date"] == frame["date"].max()
+        for column in counts:
+            values = frame.loc[last, column].to_numpy(dtype=np.int64)
+            frame.loc[last, column] = rng.binomial(values, share)
+        frame["is_complete"] = ~last
+        return pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False)
+
+    return SampleTables(
+        artist_daily_metrics=cut(
+            tables.artist_daily_metrics,
+            ["plays", "streams", "unique_listeners", "listening_ms", "skips"],
+        ),
+        fct_streams_daily=cut(
+            tables.fct_streams_daily,
+            ["plays", "streams", "skips", "listening_ms", "listeners", "shuffle_plays"],
+        ),
+        dim_track=tables.dim_track,
+        dim_artist=tables.dim_artist,
+    )
+
+
+def without_last_day(tables: SampleTables) -> SampleTables:
+    """The tables as they stood the day before: the last day not there at all."""
+    import pyarrow.compute as pc
+
+    def drop(table: pa.Table) -> pa.Table:
+        return table.filter(pc.less(table["date"], pc.max(table["date"])))
+
+    return SampleTables(
+        artist_daily_metrics=drop(tables.artist_daily_metrics),
+        fct_streams_daily=drop(tables.fct_streams_daily),
+        dim_track=tables.dim_track,
+        dim_artist=tables.dim_artist,
     )

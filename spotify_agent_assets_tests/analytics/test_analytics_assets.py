@@ -6,6 +6,7 @@ IO manager, the views, the report files and the metadata without running dbt.
 """
 
 # No `from __future__ import annotations`: Dagster inspects annotations at runtime.
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -13,11 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from spotify_agent_assets.analytics.anomalies import streaming_anomalies
 from spotify_agent_assets.analytics.tables import (
     ARTIST_TRENDS,
     STREAMING_ANOMALIES,
     WEEKLY_ARTIST_REPORT,
 )
+from spotify_agent_assets.analytics.trends import artist_trends
 from spotify_agent_assets.defs.analytics.assets import (
     ANALYTICS_ASSETS,
     ANALYTICS_AUTOMATION,
@@ -30,7 +33,11 @@ from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
 from spotify_agent_assets.defs.table_checks import KEY_CHECK, SCHEMA_CHECK
 from spotify_agent_assets.lake import ParquetLake, Warehouse
 from spotify_agent_assets.sample_world.world import GroundTruthEvent
-from spotify_agent_assets_tests.analytics.sample_tables import SampleTables
+from spotify_agent_assets_tests.analytics.sample_tables import (
+    SampleTables,
+    with_partial_last_day,
+    without_last_day,
+)
 
 HOSTILE_NAME = "Hana <script>alert('owned')</script> Okoye"
 DBT_MODELS = [dg.AssetSpec(key) for key in (ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK)]
@@ -52,10 +59,27 @@ def _write_dbt_tables(lake: LakeResource, tables: dict[str, pa.Table]) -> None:
             connection.unregister("source_table")
 
 
-def _materialize(lake: LakeResource) -> dg.ExecuteInProcessResult:
+def _materialize(
+    lake: LakeResource, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ANALYTICS_ASSETS, *ANALYTICS_TABLE_CHECKS, *DBT_MODELS],
         resources={"io_manager": LakeIOManager(storage=lake), "lake": lake},
+        instance=instance,
+    )
+
+
+def _replace_dbt_tables(lake: LakeResource, tables: SampleTables) -> None:
+    with Warehouse(lake.warehouse_path, ParquetLake(lake.lake_root)).writer() as connection:
+        for name in ("artist_daily_metrics", "fct_streams_daily", "dim_track"):
+            connection.execute(f"DROP TABLE IF EXISTS analytics.{name}")  # test's own names
+    _write_dbt_tables(
+        lake,
+        {
+            "artist_daily_metrics": tables.artist_daily_metrics,
+            "fct_streams_daily": tables.fct_streams_daily,
+            "dim_track": tables.dim_track,
+        },
     )
 
 
@@ -109,7 +133,7 @@ def test_tables_land_in_the_lake_and_as_warehouse_views(materialized, sample_tab
         ).fetchall()
         spike = connection.execute(
             "SELECT entity_name, date FROM analytics.streaming_anomalies "
-            "WHERE level = 'artist' AND direction = 'spike' AND entity_name LIKE 'Hana%'"
+            "WHERE level = 'artist' AND kind = 'spike' AND entity_name LIKE 'Hana%'"
         ).fetchall()
     finally:
         connection.close()
@@ -152,12 +176,17 @@ def test_metadata_shows_breakouts_anomalies_and_the_report(materialized):
     assert trends["breakout_artists"].value == 1
     assert "| Luca Bellandi | 2026-10-20 |" in trends["breakouts"].value
     anomalies = _metadata(result, "streaming_anomalies")
-    assert anomalies["anomalies_by_kind"].value == {
-        "artist_spike": 13,
-        "track_drop": 9,
-        "track_spike": 145,
+    assert anomalies["incidents_by_kind"].value == {
+        "artist_level_shift": 1,
+        "artist_spike": 1,
+        "track_level_shift": 1,
     }
-    assert "Hana &lt;script&gt;" in anomalies["anomalies"].value
+    assert "Hana &lt;script&gt;" in anomalies["incidents"].value
+    for asset in ("artist_trends", "streaming_anomalies"):  # a first run computes every day
+        window = _metadata(result, asset)
+        assert window["as_of"].value == "2026-10-31"
+        assert window["scored_from"].value == window["read_from"].value == "2026-10-02"
+        assert window["scored_days"].value == 30
     report = _metadata(result, "weekly_artist_report")
     assert report["week"].value == "2026-W44"
     assert "![daily streams](data:image/png;base64," in report["summary"].value
@@ -277,3 +306,54 @@ def test_a_new_day_of_the_dbt_models_triggers_all_three_assets():
     }
     # Plain eager() would wait for the 30 earlier days that were never materialized.
     assert _requested_after_latest_day(dg.AutomationCondition.eager()) == set()
+
+
+def test_the_day_in_progress_is_never_read(tmp_path: Path, sample_tables: SampleTables):
+    """Done means: with a partial current day (40% of its plays, is_complete false) no incident
+    and no trend change comes from it: the stored tables are those of the day before."""
+    lake = _lake(tmp_path)
+    _replace_dbt_tables(lake, with_partial_last_day(sample_tables, share=0.4))
+    result = _materialize(lake)
+    assert result.success
+    day_before = without_last_day(sample_tables)
+    expected_trends = artist_trends(day_before.artist_daily_metrics)
+    expected_anomalies = streaming_anomalies(
+        day_before.artist_daily_metrics, day_before.fct_streams_daily, day_before.dim_track
+    )
+    assert lake.read_table("analytics", "artist_trends").equals(expected_trends)
+    assert lake.read_table("analytics", "streaming_anomalies").equals(expected_anomalies)
+    for asset in ("artist_trends", "streaming_anomalies"):
+        assert _metadata(result, asset)["as_of"].value == "2026-10-30"
+    index = lake.read_table("analytics", "weekly_artist_report").to_pylist()
+    assert {row["week_end"] for row in index} == {date(2026, 10, 30)}
+
+
+def test_a_later_run_recomputes_only_its_last_days_and_matches_a_full_run(
+    tmp_path: Path, sample_tables: SampleTables
+):
+    full = {
+        "artist_trends": artist_trends(sample_tables.artist_daily_metrics),
+        "streaming_anomalies": streaming_anomalies(
+            sample_tables.artist_daily_metrics,
+            sample_tables.fct_streams_daily,
+            sample_tables.dim_track,
+        ),
+    }
+    lake = _lake(tmp_path)
+    with dg.instance_for_test() as instance:
+        _replace_dbt_tables(lake, without_last_day(sample_tables))
+        assert _materialize(lake, instance).success
+        _replace_dbt_tables(lake, sample_tables)
+        later = _materialize(lake, instance)
+        assert later.success
+    for asset in ("artist_trends", "streaming_anomalies"):
+        window = _metadata(later, asset)
+        # The day after the previous as_of (10-30), and always the last 7 days.
+        assert (window["as_of"].value, window["scored_from"].value) == (
+            "2026-10-31",
+            "2026-10-25",
+        )
+        assert window["scored_days"].value == 7
+        # Kept rows and recomputed ones together: the table a run over every day makes.
+        stored = lake.read_table("analytics", asset)
+        assert stored.equals(full[asset]), asset

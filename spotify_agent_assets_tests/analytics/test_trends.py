@@ -36,7 +36,10 @@ def test_breakout_artist_detected_on_its_breakout_day(
     print(f"breakout artist flagged on {len(flagged)} days: {flagged[0]} .. {flagged[-1]}")
     # Tolerance: none. The day itself is the first flagged day, nothing before it.
     assert flagged[0] == breakout.day == date(2026, 10, 20)
-    assert {row["breakout_day"] for row in rows.values()} == {breakout.day}
+    assert {row["breakout_day"] for day, row in rows.items() if day >= breakout.day} == {
+        breakout.day
+    }
+    assert {row["breakout_day"] for day, row in rows.items() if day < breakout.day} == {None}
     assert rows[breakout.day]["streams_z"] >= 4 and rows[breakout.day]["follower_z"] >= 4
     assert rows[max(rows)]["trend_status"] == "breakout"
 
@@ -141,7 +144,9 @@ def test_breakout_needs_two_signal_days_in_three():
     gap_day = _surge(40, surge_days=[30, 32], follower_jump_days=[30])
     flagged = [r["date"] for r in gap_day.to_pylist() if r["is_breakout"]]
     assert flagged == [MONDAY + timedelta(days=30), MONDAY + timedelta(days=32)]
-    assert gap_day.column("breakout_day").to_pylist()[0] == MONDAY + timedelta(days=30)
+    breakout_days = gap_day.column("breakout_day").to_pylist()
+    assert breakout_days[29] is None  # the first is_breakout day within 28 days, none yet
+    assert breakout_days[30] == breakout_days[-1] == MONDAY + timedelta(days=30)
 
 
 def test_breakout_needs_follower_growth():
@@ -149,7 +154,7 @@ def test_breakout_needs_follower_growth():
     assert not any(streams_only.column("breakout_signal").to_pylist())
     with_followers = _surge(40, surge_days=list(range(30, 40)), follower_jump_days=[29])
     # The follower jump a day before the streams still counts (3-day look-back).
-    assert with_followers.column("breakout_day").to_pylist()[0] == MONDAY + timedelta(days=30)
+    assert with_followers.column("breakout_day").to_pylist()[-1] == MONDAY + timedelta(days=30)
 
 
 def test_artist_without_follower_snapshots_gets_null_follower_figures():

@@ -7,19 +7,28 @@ wires them to Dagster. ``artist_trends`` and ``streaming_anomalies`` are tables 
 lake IO manager (``<lake>/analytics/<asset>/``, views ``analytics.<asset>``).
 ``weekly_artist_report`` writes one folder of files per artist and week,
 ``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/``, and stores an index
-of them as its table. All three are unpartitioned and recomputed whole (a breakout's flags can
-be confirmed by a later day), following their upstreams by declarative automation. Their
+of them as its table. All three follow their upstreams by declarative automation. Their
 columns are declared in ``analytics.tables``; the key and schema checks read what is stored.
+
+Closed days only: each run works as of the last complete day of ``artist_daily_metrics``
+(``is_complete``, true once the UTC day had ended when dbt built the row); the day in progress
+is never read. Bounded work: ``artist_trends`` and ``streaming_anomalies`` are unpartitioned
+tables kept incrementally by day: a run recomputes the days since the previous run's ``as_of``
+(its materialization metadata) and always the last 7, reads only those days plus the days they
+look back at (28 for anomalies, 56 for trends) with SQL filtered on date, and keeps the stored
+rows of earlier days (``analytics.scoring_window``). The report reads its two weeks and the 28
+days of its charts.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
+from spotify_agent_assets.analytics.scoring_window import ScoringWindow, merge_rows, scoring_window
 from spotify_agent_assets.analytics.tables import (
     ANALYTICS_GROUP,
     ARTIST_TRENDS,
@@ -29,7 +38,7 @@ from spotify_agent_assets.analytics.tables import (
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
-from spotify_agent_assets.lake.table_contract import to_arrow
+from spotify_agent_assets.lake.table_contract import TableContract, schema_differences, to_arrow
 
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
 
@@ -55,15 +64,22 @@ ANALYTICS_AUTOMATION = (
 )
 
 # The dbt models' tables; fixed names, so the SQL below needs no identifier interpolation.
+# Every read of a daily model is filtered on date: DuckDB skips the row groups outside it.
+DAYS_SQL = """
+    SELECT MAX(date) FILTER (WHERE is_complete), MIN(date)
+    FROM analytics.artist_daily_metrics
+"""
 METRICS_SQL = """
     SELECT date, artist_id, artist_name, plays, streams, unique_listeners, listening_ms, skips,
            skip_rate, followers, popularity
     FROM analytics.artist_daily_metrics
+    WHERE date BETWEEN ? AND ?
     ORDER BY artist_id, date
 """
 TRACK_STREAMS_SQL = """
     SELECT date, track_id, SUM(streams)::BIGINT AS streams
     FROM analytics.fct_streams_daily
+    WHERE date BETWEEN ? AND ?
     GROUP BY date, track_id
     ORDER BY track_id, date
 """
@@ -79,7 +95,14 @@ DIM_TRACK_SQL = """
     FROM analytics.dim_track
     ORDER BY track_id
 """
-LATEST_DATE_SQL = "SELECT MAX(date) FROM analytics.artist_daily_metrics"
+# The analytics tables' own views (the lake IO manager registers them).
+TRENDS_SQL = """
+    SELECT * FROM analytics.artist_trends WHERE date BETWEEN ? AND ? ORDER BY artist_id, date
+"""
+ANOMALIES_SQL = """
+    SELECT * FROM analytics.streaming_anomalies WHERE date BETWEEN ? AND ?
+    ORDER BY date, level, entity_id
+"""
 
 REPORT_FILES_DIR = "files"
 MARKDOWN_FILE = "report.md"
@@ -111,10 +134,58 @@ def _query(connection: Any, sql: str, table: str, params: list[Any] | None = Non
         raise dg.Failure(
             description=(
                 f"warehouse table analytics.{table} is missing or lacks a column: {error}. "
-                f"Materialize the dbt model {table} first."
+                f"Materialize {table} first (a dbt model, or the analytics asset)."
             ),
             allow_retries=False,
         ) from error
+
+
+def _complete_days(connection: Any) -> tuple[date, date]:
+    """(the last complete day, the first day) of ``artist_daily_metrics``."""
+    table = _query(connection, DAYS_SQL, "artist_daily_metrics")
+    as_of, first_day = table.to_pylist()[0].values()
+    if as_of is None:
+        raise dg.Failure(
+            "analytics.artist_daily_metrics has no complete day (is_complete) yet: the "
+            "analytics are computed as of the last day that has ended, never the day in progress",
+            allow_retries=False,
+        )
+    return as_of, first_day
+
+
+def _previous_run(
+    context: dg.AssetExecutionContext, lake: LakeResource, contract: TableContract
+) -> tuple[date | None, pa.Table | None]:
+    """The previous run's ``as_of`` and the stored table, or (None, None) to compute all days.
+
+    All days are computed when there is no previous run, no stored table, or the stored table
+    no longer matches the contract (its columns changed: its rows cannot be kept).
+    """
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    materialization = event.asset_materialization if event is not None else None
+    recorded = materialization.metadata.get("as_of") if materialization is not None else None
+    parquet_lake = lake.lake()
+    if recorded is None or not parquet_lake.exists(ANALYTICS_GROUP, contract.name):
+        return None, None
+    stored = parquet_lake.read(ANALYTICS_GROUP, contract.name)
+    differences = schema_differences(contract, stored.schema)
+    if differences:
+        context.log.info(
+            f"stored {contract.name} differs from its contract ({'; '.join(differences)}): "
+            "computing every day again"
+        )
+        return None, None
+    return date.fromisoformat(str(recorded.value)), stored
+
+
+def _window_metadata(window: ScoringWindow) -> dict[str, dg.MetadataValue]:
+    return {
+        "as_of": dg.MetadataValue.text(window.as_of.isoformat()),
+        "scored_from": dg.MetadataValue.text(window.score_from.isoformat()),
+        "read_from": dg.MetadataValue.text(window.read_from.isoformat()),
+        "scored_days": dg.MetadataValue.int(window.scored_days),
+        "read_days": dg.MetadataValue.int(window.read_days),
+    }
 
 
 @dg.asset(
@@ -127,22 +198,35 @@ def _query(connection: Any, sql: str, table: str, params: list[Any] | None = Non
 def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
     """Streams growth (7-day, 28-day), momentum, follower growth and breakouts per artist and day.
 
-    From ``analytics.artist_daily_metrics``. A breakout needs streams far above the artist's
-    own weekday-adjusted normal (robust z >= 4) together with a follower jump (robust z >= 4
-    within 3 days), on at least 2 days of 3; ``breakout_day`` is the first such day. With
-    less than 56 days of history, ``growth_28d`` uses the whole weeks available
-    (``growth_28d_window_days``). Methods: ``spotify_agent_assets.analytics.trends``.
+    From ``analytics.artist_daily_metrics``, complete days only (the day in progress is never
+    computed). A breakout needs streams far above the artist's own weekday-adjusted normal
+    (robust z >= 4) together with a follower jump (robust z >= 4 within 3 days), on at least 2
+    days of 3; ``breakout_day`` is the first such day within 28 days. With less than 56 days of
+    history, ``growth_28d`` uses the whole weeks available (``growth_28d_window_days``). Kept
+    incrementally by day: a run computes the days since the last run and the last 7, reading
+    56 days before them. Methods: ``spotify_agent_assets.analytics.trends``.
     """
+    from spotify_agent_assets.analytics.trends import LOOKBACK_DAYS
     from spotify_agent_assets.analytics.trends import artist_trends as compute_trends
 
+    previous_as_of, previous = _previous_run(context, lake, ARTIST_TRENDS)
     with _warehouse_reader(lake) as connection:
-        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
-    table = compute_trends(metrics)
+        as_of, first_day = _complete_days(connection)
+        window = scoring_window(as_of, first_day, previous_as_of, lookback_days=LOOKBACK_DAYS)
+        metrics = _query(
+            connection, METRICS_SQL, "artist_daily_metrics", [window.read_from, window.as_of]
+        )
+    computed = compute_trends(metrics, as_of=window.as_of, score_from=window.score_from)
+    table = merge_rows(ARTIST_TRENDS, previous, computed, window.score_from)
     breakouts = _breakout_rows(table)
-    context.log.info(f"{table.num_rows} artist-days, {len(breakouts)} artist(s) broke out")
+    context.log.info(
+        f"{computed.num_rows} artist-days computed ({window.score_from}..{window.as_of}), "
+        f"{table.num_rows} stored, {len(breakouts)} artist(s) broke out"
+    )
     return dg.Output(
         table,
         metadata={
+            **_window_metadata(window),
             "artists": dg.MetadataValue.int(len(set(table.column("artist_id").to_pylist()))),
             "latest_date": dg.MetadataValue.text(_latest(table)),
             "breakout_artists": dg.MetadataValue.int(len(breakouts)),
@@ -166,52 +250,68 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     metadata=contract_metadata(STREAMING_ANOMALIES),
 )
 def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
-    """Days whose streams leave an artist's or a track's normal range: spikes and drops.
+    """Streaming incidents: spikes, drops and level shifts of an artist's or a track's streams.
 
     Daily streams per artist (``analytics.artist_daily_metrics``) and per track
-    (``analytics.fct_streams_daily`` summed over countries, names from ``analytics.dim_track``)
-    are divided by weekday factors, then compared with the median and MAD of the 28 days before
-    (robust z, flagged at |z| >= 5, or at 0 streams, with at least 7 days of history and 20
-    expected streams). One row per flagged entity-day. Methods: ``spotify_agent_assets.analytics.anomalies``.
+    (``analytics.fct_streams_daily`` summed over countries, names from ``analytics.dim_track``),
+    complete days only, weekday-adjusted, against a negative binomial around the median of the
+    28 days before (dispersion from the entity's own window). All tests of a day form one
+    Benjamini-Hochberg family, significant at q <= 0.01. An artist incident lists its tracks
+    that went the same way; a level shift is reported once and becomes the new baseline. Kept
+    incrementally by day: a run scores the days since the last run and the last 7, reading 28
+    days before them. Methods: ``spotify_agent_assets.analytics.anomalies``.
     """
+    from spotify_agent_assets.analytics.anomalies import DEFAULT_PARAMS
     from spotify_agent_assets.analytics.anomalies import streaming_anomalies as detect
 
+    previous_as_of, previous = _previous_run(context, lake, STREAMING_ANOMALIES)
     with _warehouse_reader(lake) as connection:
-        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
-        track_streams = _query(connection, TRACK_STREAMS_SQL, "fct_streams_daily")
+        as_of, first_day = _complete_days(connection)
+        window = scoring_window(
+            as_of, first_day, previous_as_of, lookback_days=DEFAULT_PARAMS.window_days
+        )
+        days = [window.read_from, window.as_of]
+        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics", days)
+        track_streams = _query(connection, TRACK_STREAMS_SQL, "fct_streams_daily", days)
         tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
-    table = detect(metrics, track_streams, tracks)
+    computed = detect(
+        metrics, track_streams, tracks, as_of=window.as_of, score_from=window.score_from
+    )
+    table = merge_rows(STREAMING_ANOMALIES, previous, computed, window.score_from)
     rows = table.to_pylist()
-    context.log.info(f"{len(rows)} anomalies over {metrics.num_rows} artist-days")
+    context.log.info(
+        f"{computed.num_rows} incident(s) in {window.score_from}..{window.as_of}, "
+        f"{len(rows)} stored"
+    )
     counts: dict[str, int] = {}
     for row in rows:
-        key = f"{row['level']}_{row['direction']}"
+        key = f"{row['level']}_{row['kind']}"
         counts[key] = counts.get(key, 0) + 1
-    # Artist days first (the headline), newest first; the UI shows the first rows only.
-    ordered = sorted(
-        rows, key=lambda r: (r["level"] == "artist", r["date"], abs(r["robust_z"])), reverse=True
-    )
+    # Newest first, artists before tracks; the UI shows the first rows only.
+    ordered = sorted(rows, key=lambda r: (r["date"], r["level"] == "artist"), reverse=True)
     return dg.Output(
         table,
         metadata={
-            "anomalies_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
-            "method": dg.MetadataValue.text(rows[0]["method"] if rows else "n/a"),
-            "anomalies": dg.MetadataValue.md(
+            **_window_metadata(window),
+            "incidents_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
+            "method": dg.MetadataValue.text(DEFAULT_PARAMS.method()),
+            "incidents": dg.MetadataValue.md(
                 markdown_table(
-                    ["date", "level", "name", "direction", "streams", "expected", "robust z"],
+                    ["date", "level", "name", "kind", "streams", "expected", "q", "tracks"],
                     [
                         [
                             str(r["date"]),
                             r["level"],
                             r["entity_name"] or r["entity_id"],
-                            r["direction"],
+                            f"{r['kind']} ({r['direction']})",
                             f"{r['value']:,.0f}",
                             f"{r['expected']:,.0f}",
-                            f"{r['robust_z']:+.1f}",
+                            f"{r['q_value']:.1e}",
+                            str(len(r["track_ids"])),
                         ]
                         for r in ordered
                     ],
-                    empty="_no anomaly_",
+                    empty="_no incident_",
                 )
             ),
         },
@@ -221,38 +321,30 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
 @dg.asset(
     group_name=ANALYTICS_GROUP,
     kinds={"python", "duckdb", "html"},
-    deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK],
+    deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK, artist_trends, streaming_anomalies],
     automation_condition=ANALYTICS_AUTOMATION,
     metadata=contract_metadata(WEEKLY_ARTIST_REPORT),
 )
-def weekly_artist_report(
-    context: dg.AssetExecutionContext,
-    lake: LakeResource,
-    artist_trends: pa.Table,
-    streaming_anomalies: pa.Table,
-) -> dg.Output:
-    """Per artist, the ISO week of the latest day: Markdown, self-contained HTML and PNG charts.
+def weekly_artist_report(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
+    """Per artist, the ISO week of the last complete day: Markdown, HTML and PNG charts.
 
     Streams, listeners, listening hours, skip rate, followers and popularity against the same
-    days of the week before; top tracks and markets; trend status; the week's anomalies; charts
-    of the last 28 days. Files go to
+    days of the week before; top tracks and markets; trend status; the week's incidents; charts
+    of the last 28 days. Reads only those 28 days (and the two compared weeks of the fact
+    table), never the day in progress. Files go to
     ``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/`` (``report.md``,
     ``report.html``, ``streams.png``, ``followers.png``), replacing that week's earlier files;
     the table is their index. Methods: ``spotify_agent_assets.analytics.report``.
     """
-    from spotify_agent_assets.analytics.report import ReportWeek
+    from spotify_agent_assets.analytics.report import CHART_DAYS, ReportWeek
     from spotify_agent_assets.analytics.report import weekly_artist_report as build_report
 
     with _warehouse_reader(lake) as connection:
-        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics")
-        latest = connection.execute(LATEST_DATE_SQL).fetchone()[0]
-        if latest is None:
-            raise dg.Failure(
-                "analytics.artist_daily_metrics is empty: there is no week to report on",
-                allow_retries=False,
-            )
-        week = ReportWeek.ending_on(latest)
-        # Only the two compared periods: the fact table is the biggest one we read.
+        as_of, _ = _complete_days(connection)
+        week = ReportWeek.ending_on(as_of)
+        # The charts' 28 days hold both compared periods (at most 14 days).
+        days = [as_of - timedelta(days=CHART_DAYS - 1), as_of]
+        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics", days)
         facts = _query(
             connection,
             TRACK_COUNTRY_STREAMS_SQL,
@@ -260,7 +352,9 @@ def weekly_artist_report(
             [week.previous_start, week.end],
         )
         tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
-    report = build_report(metrics, artist_trends, streaming_anomalies, facts, tracks, as_of=latest)
+        trends = _query(connection, TRENDS_SQL, "artist_trends", days)
+        anomalies = _query(connection, ANOMALIES_SQL, "streaming_anomalies", days)
+    report = build_report(metrics, trends, anomalies, facts, tracks, as_of=as_of)
 
     parquet_lake = lake.lake()
     week_uri = (
@@ -344,8 +438,8 @@ def _breakout_rows(table: pa.Table) -> list[list[str]]:
     """One row per artist with a breakout, newest breakout first, figures of the latest day."""
     latest: dict[str, dict[str, Any]] = {}
     for row in table.to_pylist():  # sorted by artist_id, date: the last row is the latest
-        if row["breakout_day"] is not None:
-            latest[row["artist_id"]] = row
+        latest[row["artist_id"]] = row
+    latest = {a: r for a, r in latest.items() if r["breakout_day"] is not None}
     ordered = sorted(
         latest.values(), key=lambda r: (r["breakout_day"], r["artist_id"]), reverse=True
     )
