@@ -1,9 +1,10 @@
 """The dbt models of ``dbt_project/`` as Dagster assets, built by dbt-duckdb in the warehouse.
 
 Two definitions over one manifest: the models tagged ``daily`` (``fct_streams_daily``,
-``artist_daily_metrics``, ``market_breakdown``) are partitioned like the listening events and
-rebuild only the days of their run; everything else (staging views, dimensions,
-``track_performance``) is unpartitioned. Every dbt test becomes an asset check of its model.
+``artist_daily_metrics``, ``market_breakdown`` and the per-day tables behind
+``track_performance``) are partitioned like the listening events and rebuild only the days of
+their run, with ``track_performance`` summed from them in the same run; everything else
+(staging views, dimensions) is unpartitioned. Every dbt test becomes an asset check of its model.
 
 dbt sources are the lake views the IO manager registers, so they map to the assets that write
 them (``stream_events``, ``spotify_tracks``, ``artist_snapshots``, ...): lineage runs from the
@@ -81,8 +82,8 @@ def analytics_daily_dbt_models(
 def analytics_dbt_models(
     context: dg.AssetExecutionContext, dbt: AnalyticsDbtResource, lake: LakeResource
 ) -> Iterator[Any]:
-    """Unpartitioned dbt models: staging views over the lake, ``dim_track``, ``dim_artist`` and
-    ``track_performance``, rebuilt whole by ``dbt build``."""
+    """Unpartitioned dbt models: staging views over the lake, ``dim_track`` and ``dim_artist``,
+    rebuilt whole by ``dbt build``."""
     from spotify_agent_assets.defs.analytics.dbt_run import run_dbt_build
 
     yield from run_dbt_build(context, dbt, lake, None)
