@@ -47,23 +47,30 @@ class ScoringWindow:
 
 def scoring_window(
     as_of: date,
-    first_day: date,
+    first_day: date | None,
     previous_as_of: date | None,
     *,
     lookback_days: int,
     rescore_days: int = RESCORE_DAYS,
 ) -> ScoringWindow:
-    """The window of one run (see the module docstring); ``first_day``: the data's first day."""
-    if first_day > as_of:
-        raise ValueError(f"first_day {first_day} is after as_of {as_of}")
+    """The window of one run (see the module docstring).
+
+    ``first_day``: the data's first day, or None when not looked up (a later run need not
+    scan the history for it; the read then simply finds nothing before it).
+    """
     if previous_as_of is None:
+        if first_day is None:
+            raise ValueError("a first run (no previous as_of) needs the data's first_day")
         score_from = first_day
     else:
         score_from = min(
             previous_as_of + timedelta(days=1), as_of - timedelta(days=rescore_days - 1)
         )
-    score_from = max(score_from, first_day)
-    read_from = max(first_day, score_from - timedelta(days=lookback_days))
+    read_from = score_from - timedelta(days=lookback_days)
+    if first_day is not None:
+        if first_day > as_of:
+            raise ValueError(f"first_day {first_day} is after as_of {as_of}")
+        score_from, read_from = max(score_from, first_day), max(read_from, first_day)
     return ScoringWindow(as_of=as_of, score_from=score_from, read_from=read_from)
 
 

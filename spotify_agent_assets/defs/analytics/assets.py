@@ -28,7 +28,12 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from spotify_agent_assets.analytics.scoring_window import ScoringWindow, merge_rows, scoring_window
+from spotify_agent_assets.analytics.scoring_window import (
+    RESCORE_DAYS,
+    ScoringWindow,
+    merge_rows,
+    scoring_window,
+)
 from spotify_agent_assets.analytics.tables import (
     ANALYTICS_GROUP,
     ARTIST_TRENDS,
@@ -65,10 +70,14 @@ ANALYTICS_AUTOMATION = (
 
 # The dbt models' tables; fixed names, so the SQL below needs no identifier interpolation.
 # Every read of a daily model is filtered on date: DuckDB skips the row groups outside it.
-DAYS_SQL = """
-    SELECT MAX(date) FILTER (WHERE is_complete), MIN(date)
+# The last complete day among the days since a bound (the previous run's as_of less a week),
+# so a later run does not scan the whole history for it; a first run also needs the first day.
+LAST_COMPLETE_DAY_SQL = """
+    SELECT MAX(date) FILTER (WHERE is_complete)
     FROM analytics.artist_daily_metrics
+    WHERE date >= ?
 """
+FIRST_DAY_SQL = "SELECT MIN(date) FROM analytics.artist_daily_metrics"
 METRICS_SQL = """
     SELECT date, artist_id, artist_name, plays, streams, unique_listeners, listening_ms, skips,
            skip_rate, followers, popularity
@@ -140,10 +149,19 @@ def _query(connection: Any, sql: str, table: str, params: list[Any] | None = Non
         ) from error
 
 
-def _complete_days(connection: Any) -> tuple[date, date]:
-    """(the last complete day, the first day) of ``artist_daily_metrics``."""
-    table = _query(connection, DAYS_SQL, "artist_daily_metrics")
-    as_of, first_day = table.to_pylist()[0].values()
+def _complete_days(connection: Any, previous_as_of: date | None) -> tuple[date, date | None]:
+    """(the last complete day, the first day) of ``artist_daily_metrics``.
+
+    With a previous run, only days from a week before its ``as_of`` are looked at, and the
+    first day is not looked up (None): what a run reads must not grow with history.
+    """
+    since = date.min if previous_as_of is None else previous_as_of - timedelta(days=RESCORE_DAYS)
+    (as_of,) = _query(connection, LAST_COMPLETE_DAY_SQL, "artist_daily_metrics", [since])
+    as_of = as_of[0].as_py()
+    first_day = None
+    if previous_as_of is None:
+        (first_day,) = _query(connection, FIRST_DAY_SQL, "artist_daily_metrics")
+        first_day = first_day[0].as_py()
     if as_of is None:
         raise dg.Failure(
             "analytics.artist_daily_metrics has no complete day (is_complete) yet: the "
@@ -161,11 +179,9 @@ def _previous_run(
     All days are computed when there is no previous run, no stored table, or the stored table
     no longer matches the contract (its columns changed: its rows cannot be kept).
     """
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    materialization = event.asset_materialization if event is not None else None
-    recorded = materialization.metadata.get("as_of") if materialization is not None else None
+    previous_as_of = _last_as_of(context, context.asset_key)
     parquet_lake = lake.lake()
-    if recorded is None or not parquet_lake.exists(ANALYTICS_GROUP, contract.name):
+    if previous_as_of is None or not parquet_lake.exists(ANALYTICS_GROUP, contract.name):
         return None, None
     stored = parquet_lake.read(ANALYTICS_GROUP, contract.name)
     differences = schema_differences(contract, stored.schema)
@@ -175,7 +191,15 @@ def _previous_run(
             "computing every day again"
         )
         return None, None
-    return date.fromisoformat(str(recorded.value)), stored
+    return previous_as_of, stored
+
+
+def _last_as_of(context: dg.AssetExecutionContext, asset: dg.AssetKey) -> date | None:
+    """The ``as_of`` recorded by ``asset``'s latest materialization, if any."""
+    event = context.instance.get_latest_materialization_event(asset)
+    materialization = event.asset_materialization if event is not None else None
+    recorded = materialization.metadata.get("as_of") if materialization is not None else None
+    return None if recorded is None else date.fromisoformat(str(recorded.value))
 
 
 def _window_metadata(window: ScoringWindow) -> dict[str, dg.MetadataValue]:
@@ -211,7 +235,7 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
 
     previous_as_of, previous = _previous_run(context, lake, ARTIST_TRENDS)
     with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection)
+        as_of, first_day = _complete_days(connection, previous_as_of)
         window = scoring_window(as_of, first_day, previous_as_of, lookback_days=LOOKBACK_DAYS)
         metrics = _query(
             connection, METRICS_SQL, "artist_daily_metrics", [window.read_from, window.as_of]
@@ -266,7 +290,7 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
 
     previous_as_of, previous = _previous_run(context, lake, STREAMING_ANOMALIES)
     with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection)
+        as_of, first_day = _complete_days(connection, previous_as_of)
         window = scoring_window(
             as_of, first_day, previous_as_of, lookback_days=DEFAULT_PARAMS.window_days
         )
@@ -340,7 +364,8 @@ def weekly_artist_report(context: dg.AssetExecutionContext, lake: LakeResource) 
     from spotify_agent_assets.analytics.report import weekly_artist_report as build_report
 
     with _warehouse_reader(lake) as connection:
-        as_of, _ = _complete_days(connection)
+        # The trends' as_of bounds the look-up; they ran on the same complete days.
+        as_of, _ = _complete_days(connection, _last_as_of(context, dg.AssetKey("artist_trends")))
         week = ReportWeek.ending_on(as_of)
         # The charts' 28 days hold both compared periods (at most 14 days).
         days = [as_of - timedelta(days=CHART_DAYS - 1), as_of]
