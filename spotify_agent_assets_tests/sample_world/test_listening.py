@@ -205,6 +205,28 @@ def test_injected_spike_stands_out_on_its_day_only(frame: pd.DataFrame, listenin
     assert others.abs().max() < 6
 
 
+def test_without_planted_events_the_spike_and_the_surge_are_gone(
+    world: SampleWorld, days: dict[date, pa.Table], listening: ListeningWorld
+):
+    quiet = ListeningWorld(world, planted_events=False)
+    assert quiet.ground_truth == ()
+    planted = {event.kind: event for event in listening.ground_truth}
+    spike, breakout = planted["streaming_spike"], planted["breakout"]
+    # Before any planted day the listening is the same, play for play.
+    assert quiet.events_for_day(listening.first_day).equals(days[listening.first_day])
+    tracks = {t.id: t.artist_ids[0] for t in world.tracks()}
+
+    def plays(table: pa.Table, artist_id: str) -> int:
+        return sum(tracks[t] == artist_id for t in table.column("track_id").to_pylist())
+
+    spike_day = quiet.events_for_day(spike.day)
+    assert plays(spike_day, spike.artist_id) * 3 < plays(days[spike.day], spike.artist_id)
+    later = breakout.day + timedelta(days=5)
+    assert plays(quiet.events_for_day(later), breakout.artist_id) * 2 < plays(
+        days[later], breakout.artist_id
+    )
+
+
 def test_volume_scales_with_listeners(world: SampleWorld, days: dict[date, pa.Table]):
     day = date(2026, 10, 6)
     small = ListeningWorld(world, n_listeners=500).events_for_day(day)
