@@ -2,9 +2,10 @@
 
 Method (``AnomalyParams.method()`` names it in every row), for every entity-day scored:
 
-1. **Weekday factors** pooled per level (artists, tracks), see
-   :mod:`spotify_agent_assets.analytics.baseline`; the series is divided by them, so a Saturday
-   is judged against Saturdays' normal.
+1. **Weekday factors** pooled per level (artists, tracks) from the 28 days before the day
+   only, see :mod:`spotify_agent_assets.analytics.baseline`; the window is divided by them, so a
+   Saturday is judged against Saturdays' normal, and a day is judged the same whenever it is
+   computed.
 2. **Trailing baseline** over the ``window_days`` (28) days before the day, never the day
    itself, and never days before the entity's last change point (step 6): ``m = median`` of the
    adjusted series, ``s = 1.4826 * MAD``. At least ``min_history_days`` (7) known days, and an
@@ -17,7 +18,7 @@ Method (``AnomalyParams.method()`` names it in every row), for every entity-day 
    variance the MAD sees beyond Poisson), floored at ``min_dispersion`` (0.02, a 14% day-to-day
    swing). The floor is calibrated, not guessed: on event-free sample worlds (seeds 1 and 2,
    not the backtest's seeds) it is the smallest of 0.005 steps for which at most 1% of the
-   tests have p < 0.01, at both levels (with 0.01, 2.5-2.7% of artist tests did: a MAD from a
+   tests have p < 0.01, at both levels (with 0.01, 2.4-2.8% of artist tests did: a MAD from a
    few weeks understates the tails, and a too-small ``alpha`` is what turns ordinary days into
    "anomalies"). ``p_value`` is two-sided: ``min(1, 2 * min(P(Y >= y), P(Y <= y)))``. A track
    at 0 where 20+ were expected gets a tiny p (a take-down shows).
