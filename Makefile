@@ -22,7 +22,7 @@ SAMPLE_LAST_DAY := 2026-10-31
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
-.PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history clean
+.PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history bench-hourly clean
 
 # `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
 # already set: without DAGSTER_HOME, dagster run from the repo root would read the production
@@ -87,6 +87,12 @@ bench: setup
 bench-history: setup
 	$(BIN)/python bench/history_import.py --data /tmp/history-bench
 	$(BIN)/python bench/ui_partitions.py /tmp/history-bench
+
+# One hourly update (a landing file, ingestion of the newest day, the daily and unpartitioned dbt
+# models, the Python analytics) on 30 and on 365 days of sample history, three times each
+# (about 40 minutes and 3 GiB under /tmp/hourly-bench); docs/BENCHMARKS.md, "Hourly update".
+bench-hourly: setup
+	$(BIN)/python bench/hourly_update.py --root /tmp/hourly-bench
 
 # 10M events through ingestion and fct_streams_daily against pandas (a few minutes, ~6 GB for pandas).
 bench-streams: setup
