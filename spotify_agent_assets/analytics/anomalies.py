@@ -52,7 +52,8 @@ without a row is 0 streams (the fact table only holds days with plays).
 Scoring window: ``as_of`` (the last complete day; later rows are ignored) and ``score_from``
 (the first day reported). Days before ``score_from`` are still walked, so their change points
 restart the baselines of the reported days, but they give no rows. The caller reads
-``window_days`` days before ``score_from`` at least.
+``lookback_days`` (56) days before ``score_from``: a change point inside a reported day's 28-day
+window is then judged on its own 28 days, as it was when that day was first reported.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ class AnomalyParams:
                 f"min_dispersion ({self.min_dispersion}) must be > 0 and fdr_q ({self.fdr_q}) "
                 "in (0, 1)"
             )
+
+    @property
+    def lookback_days(self) -> int:
+        """Days a scored day reads before it: its window, and the window of a change point in it."""
+        return 2 * self.window_days
 
     def method(self) -> str:
         return (

@@ -4,14 +4,16 @@ The analytics tables are recomputed as of the last complete day (``as_of``), nev
 progress, over a bounded window, so a run's cost does not grow with history:
 
 - ``score_from``: the first day the run (re)computes. The day after the previous run's
-  ``as_of``, or ``rescore_days`` (7) before ``as_of`` when that is earlier: late events rebuild
-  the daily models' recent days, a level shift is confirmed by the days after it, and a
-  breakout by the 2 days after it, so the last week is always computed again. Without a
-  previous run (or when the stored table no longer has the contract's columns): the first day
-  of data, once.
+  ``as_of``, or ``rescore_days`` (7) before ``as_of`` when that is earlier (a level shift is
+  confirmed by the days after it, a breakout by the 2 days after it, so the last week is
+  always computed again), or the earliest day the daily models rebuilt since the previous run
+  when that is earlier still (a late file three weeks back changes that day's figures, and
+  every day after it that looks back at it). Without a previous run (or when the stored table
+  no longer has the contract's columns): the first day of data, once.
 - ``read_from``: ``score_from`` minus what a computed day looks back at (``lookback_days``:
-  28 for the anomalies' baseline, 56 for the trends' 28-day growth and breakout day). The SQL
-  reads only ``read_from .. as_of``; DuckDB prunes the rest by date.
+  56 for both tables: the trends' 28-day growth compares 28 days with the 28 before, and an
+  anomaly baseline's 28 days may hold a change point that must itself be judged on its own 28
+  days). The SQL reads only ``read_from .. as_of``; DuckDB prunes the rest by date.
 - Stored rows before ``score_from`` are kept as they were computed; the run replaces the rest
   (``merge_rows``). So each table still covers all history, incrementally by day.
 """
@@ -52,11 +54,13 @@ def scoring_window(
     *,
     lookback_days: int,
     rescore_days: int = RESCORE_DAYS,
+    rebuilt_from: date | None = None,
 ) -> ScoringWindow:
     """The window of one run (see the module docstring).
 
     ``first_day``: the data's first day, or None when not looked up (a later run need not
     scan the history for it; the read then simply finds nothing before it).
+    ``rebuilt_from``: the earliest day the daily models rebuilt since the previous run.
     """
     if previous_as_of is None:
         if first_day is None:
@@ -66,6 +70,8 @@ def scoring_window(
         score_from = min(
             previous_as_of + timedelta(days=1), as_of - timedelta(days=rescore_days - 1)
         )
+        if rebuilt_from is not None:
+            score_from = min(score_from, rebuilt_from)
     read_from = score_from - timedelta(days=lookback_days)
     if first_day is not None:
         if first_day > as_of:

@@ -346,6 +346,15 @@ def test_a_later_run_recomputes_only_its_last_days_and_matches_a_full_run(
         _replace_dbt_tables(lake, sample_tables)
         later = _materialize(lake, instance)
         assert later.success
+        # A late file rebuilt 2026-10-05 of the daily models: the next run starts there.
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=ARTIST_DAILY_METRICS, partition="2026-10-05")
+        )
+        after_late = _materialize(lake, instance)
+        assert after_late.success
+    for asset in ("artist_trends", "streaming_anomalies"):
+        assert _metadata(after_late, asset)["scored_from"].value == "2026-10-05"
+        assert lake.read_table("analytics", asset).equals(full[asset]), asset
     for asset in ("artist_trends", "streaming_anomalies"):
         window = _metadata(later, asset)
         # The day after the previous as_of (10-30), and always the last 7 days.

@@ -14,13 +14,13 @@ from spotify_agent_assets.lake.table_contract import arrow_schema
 AS_OF = date(2026, 10, 31)
 
 
-@pytest.mark.parametrize("history_days", [60, 365, 3650])
+@pytest.mark.parametrize("history_days", [90, 365, 3650])
 def test_an_hourly_run_reads_the_same_days_whatever_the_history(history_days: int):
     first_day = AS_OF - timedelta(days=history_days - 1)
-    # The previous run was an hour ago: same as_of. The last 7 days, plus 28 before them.
-    window = scoring_window(AS_OF, first_day, AS_OF, lookback_days=28)
+    # The previous run was an hour ago: same as_of. The last 7 days, plus 56 before them.
+    window = scoring_window(AS_OF, first_day, AS_OF, lookback_days=56)
     assert window.score_from == AS_OF - timedelta(days=6)
-    assert (window.scored_days, window.read_days) == (7, 35)
+    assert (window.scored_days, window.read_days) == (7, 63)
 
 
 def test_days_missed_since_the_previous_run_are_computed_and_a_first_run_computes_all():
@@ -28,6 +28,11 @@ def test_days_missed_since_the_previous_run_are_computed_and_a_first_run_compute
     missed = scoring_window(AS_OF, first_day, AS_OF - timedelta(days=20), lookback_days=56)
     assert missed.score_from == AS_OF - timedelta(days=19)
     assert missed.read_from == missed.score_from - timedelta(days=56)
+    late = scoring_window(
+        AS_OF, None, AS_OF, lookback_days=56, rebuilt_from=AS_OF - timedelta(days=21)
+    )
+    assert late.score_from == AS_OF - timedelta(days=21)  # a late file three weeks back
+    assert late.read_days == 22 + 56
     first = scoring_window(AS_OF, first_day, None, lookback_days=56)
     assert (first.score_from, first.read_from) == (first_day, first_day)
     young = scoring_window(AS_OF, AS_OF - timedelta(days=3), AS_OF, lookback_days=28)

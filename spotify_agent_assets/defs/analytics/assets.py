@@ -15,7 +15,7 @@ Closed days only: each run works as of the last complete day of ``artist_daily_m
 is never read. Bounded work: ``artist_trends`` and ``streaming_anomalies`` are unpartitioned
 tables kept incrementally by day: a run recomputes the days since the previous run's ``as_of``
 (its materialization metadata) and always the last 7, reads only those days plus the days they
-look back at (28 for anomalies, 56 for trends) with SQL filtered on date, and keeps the stored
+look back at (56 days) with SQL filtered on date, and keeps the stored
 rows of earlier days (``analytics.scoring_window``). The report reads its two weeks and the 28
 days of its charts.
 """
@@ -40,10 +40,15 @@ from spotify_agent_assets.analytics.tables import (
     STREAMING_ANOMALIES,
     WEEKLY_ARTIST_REPORT,
 )
+from spotify_agent_assets.defs.analytics.previous_runs import (
+    latest_materialization,
+    previous_run,
+    recorded_as_of,
+)
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
-from spotify_agent_assets.lake.table_contract import TableContract, schema_differences, to_arrow
+from spotify_agent_assets.lake.table_contract import to_arrow
 
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
 
@@ -171,37 +176,6 @@ def _complete_days(connection: Any, previous_as_of: date | None) -> tuple[date, 
     return as_of, first_day
 
 
-def _previous_run(
-    context: dg.AssetExecutionContext, lake: LakeResource, contract: TableContract
-) -> tuple[date | None, pa.Table | None]:
-    """The previous run's ``as_of`` and the stored table, or (None, None) to compute all days.
-
-    All days are computed when there is no previous run, no stored table, or the stored table
-    no longer matches the contract (its columns changed: its rows cannot be kept).
-    """
-    previous_as_of = _last_as_of(context, context.asset_key)
-    parquet_lake = lake.lake()
-    if previous_as_of is None or not parquet_lake.exists(ANALYTICS_GROUP, contract.name):
-        return None, None
-    stored = parquet_lake.read(ANALYTICS_GROUP, contract.name)
-    differences = schema_differences(contract, stored.schema)
-    if differences:
-        context.log.info(
-            f"stored {contract.name} differs from its contract ({'; '.join(differences)}): "
-            "computing every day again"
-        )
-        return None, None
-    return previous_as_of, stored
-
-
-def _last_as_of(context: dg.AssetExecutionContext, asset: dg.AssetKey) -> date | None:
-    """The ``as_of`` recorded by ``asset``'s latest materialization, if any."""
-    event = context.instance.get_latest_materialization_event(asset)
-    materialization = event.asset_materialization if event is not None else None
-    recorded = materialization.metadata.get("as_of") if materialization is not None else None
-    return None if recorded is None else date.fromisoformat(str(recorded.value))
-
-
 def _window_metadata(window: ScoringWindow) -> dict[str, dg.MetadataValue]:
     return {
         "as_of": dg.MetadataValue.text(window.as_of.isoformat()),
@@ -227,21 +201,27 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     (robust z >= 4) together with a follower jump (robust z >= 4 within 3 days), on at least 2
     days of 3; ``breakout_day`` is the first such day within 28 days. With less than 56 days of
     history, ``growth_28d`` uses the whole weeks available (``growth_28d_window_days``). Kept
-    incrementally by day: a run computes the days since the last run and the last 7, reading
-    56 days before them. Methods: ``spotify_agent_assets.analytics.trends``.
+    incrementally by day: a run computes the days since the last run, the last 7 and any day
+    the daily models rebuilt since, reading 56 days before them. Methods: ``spotify_agent_assets.analytics.trends``.
     """
     from spotify_agent_assets.analytics.trends import LOOKBACK_DAYS
     from spotify_agent_assets.analytics.trends import artist_trends as compute_trends
 
-    previous_as_of, previous = _previous_run(context, lake, ARTIST_TRENDS)
+    previous = previous_run(context, lake, ARTIST_TRENDS, [ARTIST_DAILY_METRICS])
     with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection, previous_as_of)
-        window = scoring_window(as_of, first_day, previous_as_of, lookback_days=LOOKBACK_DAYS)
+        as_of, first_day = _complete_days(connection, previous.as_of)
+        window = scoring_window(
+            as_of,
+            first_day,
+            previous.as_of,
+            lookback_days=LOOKBACK_DAYS,
+            rebuilt_from=previous.rebuilt_from,
+        )
         metrics = _query(
             connection, METRICS_SQL, "artist_daily_metrics", [window.read_from, window.as_of]
         )
     computed = compute_trends(metrics, as_of=window.as_of, score_from=window.score_from)
-    table = merge_rows(ARTIST_TRENDS, previous, computed, window.score_from)
+    table = merge_rows(ARTIST_TRENDS, previous.table, computed, window.score_from)
     breakouts = _breakout_rows(table)
     context.log.info(
         f"{computed.num_rows} artist-days computed ({window.score_from}..{window.as_of}), "
@@ -282,17 +262,23 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     28 days before (dispersion from the entity's own window). All tests of a day form one
     Benjamini-Hochberg family, significant at q <= 0.01. An artist incident lists its tracks
     that went the same way; a level shift is reported once and becomes the new baseline. Kept
-    incrementally by day: a run scores the days since the last run and the last 7, reading 28
-    days before them. Methods: ``spotify_agent_assets.analytics.anomalies``.
+    incrementally by day: a run scores the days since the last run, the last 7 and any day the
+    daily models rebuilt since, reading 56 days before them. Methods: ``spotify_agent_assets.analytics.anomalies``.
     """
     from spotify_agent_assets.analytics.anomalies import DEFAULT_PARAMS
     from spotify_agent_assets.analytics.anomalies import streaming_anomalies as detect
 
-    previous_as_of, previous = _previous_run(context, lake, STREAMING_ANOMALIES)
+    previous = previous_run(
+        context, lake, STREAMING_ANOMALIES, [ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY]
+    )
     with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection, previous_as_of)
+        as_of, first_day = _complete_days(connection, previous.as_of)
         window = scoring_window(
-            as_of, first_day, previous_as_of, lookback_days=DEFAULT_PARAMS.window_days
+            as_of,
+            first_day,
+            previous.as_of,
+            lookback_days=DEFAULT_PARAMS.lookback_days,
+            rebuilt_from=previous.rebuilt_from,
         )
         days = [window.read_from, window.as_of]
         metrics = _query(connection, METRICS_SQL, "artist_daily_metrics", days)
@@ -301,7 +287,7 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     computed = detect(
         metrics, track_streams, tracks, as_of=window.as_of, score_from=window.score_from
     )
-    table = merge_rows(STREAMING_ANOMALIES, previous, computed, window.score_from)
+    table = merge_rows(STREAMING_ANOMALIES, previous.table, computed, window.score_from)
     rows = table.to_pylist()
     context.log.info(
         f"{computed.num_rows} incident(s) in {window.score_from}..{window.as_of}, "
@@ -365,7 +351,8 @@ def weekly_artist_report(context: dg.AssetExecutionContext, lake: LakeResource) 
 
     with _warehouse_reader(lake) as connection:
         # The trends' as_of bounds the look-up; they ran on the same complete days.
-        as_of, _ = _complete_days(connection, _last_as_of(context, dg.AssetKey("artist_trends")))
+        trends_run = latest_materialization(context, dg.AssetKey("artist_trends"))
+        as_of, _ = _complete_days(connection, recorded_as_of(trends_run))
         week = ReportWeek.ending_on(as_of)
         # The charts' 28 days hold both compared periods (at most 14 days).
         days = [as_of - timedelta(days=CHART_DAYS - 1), as_of]
