@@ -14,24 +14,35 @@ day (from ``artist_trends``), the week's incidents of the artist and of its trac
 (from ``streaming_anomalies``), and two charts over the last 28 days: daily streams with incidents
 marked, and followers.
 
-Everything a user typed or Spotify returned (artist and track names) is escaped: HTML-escaped in
-the HTML, and HTML- plus Markdown-escaped in the Markdown (which is also rendered as HTML, in
-the Dagster UI among others). The output is deterministic: no clock, sorted iteration, charts
-without timestamps. The page is built once as sections and rendered twice, so Markdown and HTML
-cannot disagree.
+Names are escaped and the pages rendered by ``report_pages``. The output is deterministic: no
+clock, sorted iteration, charts without timestamps.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from spotify_agent_assets.analytics.report_pages import (
+    Section,
+    Table,
+    change,
+    fmt_abs_and_pct_change,
+    fmt_int,
+    fmt_one_decimal,
+    fmt_pct,
+    fmt_pct_change,
+    fmt_points_change,
+    fmt_rate,
+    fmt_signed_int_change,
+    markdown_escape,
+    period,
+    present,
+    render_html,
+    render_markdown,
+)
 from spotify_agent_assets.analytics.series import as_frame, latest_value
 
 if TYPE_CHECKING:
@@ -44,9 +55,6 @@ CHART_DAYS = 28
 TOP_TRACKS = 5
 TOP_MARKETS = 5
 TRACKS_LISTED = 3  # tracks named under an artist incident; the table lists them all
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class WeeklyReport:
         """
         ranked = sorted(self.artists, key=lambda a: (-a.streams, a.artist_id))
         lines = [
-            f"**Week {self.week.label}** ({_period(self.week.start, self.week.end)}, "
+            f"**Week {self.week.label}** ({period(self.week.start, self.week.end)}, "
             f"{self.week.days} of 7 days): {len(self.artists)} artist report(s).",
             "",
             "| artist | streams | change | trend | anomalies |",
@@ -115,8 +123,8 @@ class WeeklyReport:
         ]
         for report in ranked[:top]:
             lines.append(
-                f"| {markdown_escape(report.artist_name)} | {_int(report.streams)} | "
-                f"{_pct(report.streams_change)} | {report.trend_status or 'n/a'} | "
+                f"| {markdown_escape(report.artist_name)} | {fmt_int(report.streams)} | "
+                f"{fmt_pct(report.streams_change)} | {report.trend_status or 'n/a'} | "
                 f"{report.anomalies} |"
             )
         featured = _featured(ranked, chart_artist_id)
@@ -129,32 +137,6 @@ class WeeklyReport:
                 f"![daily streams](data:image/png;base64,{data})",
             ]
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class _Table:
-    headers: list[str]
-    rows: list[list[str]]
-    numeric: list[bool]  # right-aligned columns
-
-
-@dataclass(frozen=True)
-class _Section:
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    table: _Table | None = None
-    images: list[tuple[str, str]] = field(default_factory=list)  # (chart file, caption)
-
-
-def markdown_escape(text: str) -> str:
-    """Text safe anywhere in a line of Markdown, table cells included.
-
-    HTML-escaped first, because Markdown renderers pass raw HTML through; then the characters
-    that could open emphasis, code, a link or image, or a table cell are backslash-escaped.
-    Line breaks become spaces (a table row is one line).
-    """
-    flat = " ".join(str(text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 
 def weekly_artist_report(
@@ -301,7 +283,7 @@ def _artist_report(
     if not comparable:
         # Sums over different numbers of days would read as growth or decline.
         before = dict.fromkeys(before)
-    streams_change = _change(now["streams"], before["streams"])
+    streams_change = change(now["streams"], before["streams"])
     latest_trend = trends[trends["date"] <= week.end].sort_values("date").tail(1)
     trend = latest_trend.iloc[0].to_dict() if len(latest_trend) else {}
     week_anomalies = anomalies[(anomalies["date"] >= week.start) & (anomalies["date"] <= week.end)]
@@ -328,25 +310,25 @@ def _artist_report(
     }
 
     sections = [
-        _Section(
+        Section(
             "Summary",
             paragraphs=[
-                f"ISO week {week.label}: {_period(week.start, week.end)} ({week.days} of 7 "
-                f"days), compared with {_period(week.previous_start, week.previous_end)}"
+                f"ISO week {week.label}: {period(week.start, week.end)} ({week.days} of 7 "
+                f"days), compared with {period(week.previous_start, week.previous_end)}"
                 + (
                     "."
                     if comparable
-                    else f", which has data for {int(_present(previous['date'].nunique()))} "
+                    else f", which has data for {int(present(previous['date'].nunique()))} "
                     f"of its {week.days} days only, so no changes are shown."
                 ),
                 _trend_sentence(trend),
             ],
         ),
-        _Section("This week", table=_kpi_table(now, before)),
+        Section("This week", table=_kpi_table(now, before)),
         _top_tracks_section(artist_id, tracks, comparable),
         _top_markets_section(artist_id, tracks),
         _anomaly_section(week_anomalies),
-        _Section(
+        Section(
             f"Last {CHART_DAYS} days",
             images=[
                 (STREAMS_CHART, "Daily streams (triangles: artist incidents)"),
@@ -358,8 +340,8 @@ def _artist_report(
     return ArtistReport(
         artist_id=artist_id,
         artist_name=artist_name,
-        markdown=_render_markdown(title, sections),
-        html=_render_html(title, sections, charts),
+        markdown=render_markdown(title, sections),
+        html=render_html(title, sections, charts),
         charts=charts,
         streams=int(now["streams"] or 0),
         streams_change=streams_change,
@@ -389,90 +371,90 @@ def _figures(rows: pd.DataFrame) -> dict[str, float | None]:
     }
 
 
-def _kpi_table(now: dict[str, float | None], before: dict[str, float | None]) -> _Table:
+def _kpi_table(now: dict[str, float | None], before: dict[str, float | None]) -> Table:
     def row(label: str, key: str, fmt: Any, change: Any) -> list[str]:
         return [label, fmt(now[key]), fmt(before[key]), change(now[key], before[key])]
 
-    return _Table(
+    return Table(
         headers=["metric", "this week", "previous", "change"],
         rows=[
-            row("Streams", "streams", _int, _pct_change),
-            row("Avg daily listeners", "listeners", _int, _pct_change),
-            row("Listening hours", "hours", _one_decimal, _pct_change),
-            row("Skip rate", "skip_rate", _rate, _points_change),
-            row("Followers (end of period)", "followers", _int, _abs_and_pct_change),
-            row("Popularity (end of period)", "popularity", _int, _signed_int_change),
+            row("Streams", "streams", fmt_int, fmt_pct_change),
+            row("Avg daily listeners", "listeners", fmt_int, fmt_pct_change),
+            row("Listening hours", "hours", fmt_one_decimal, fmt_pct_change),
+            row("Skip rate", "skip_rate", fmt_rate, fmt_points_change),
+            row("Followers (end of period)", "followers", fmt_int, fmt_abs_and_pct_change),
+            row("Popularity (end of period)", "popularity", fmt_int, fmt_signed_int_change),
         ],
         numeric=[False, True, True, True],
     )
 
 
-def _top_tracks_section(artist_id: str, tracks: _TrackWeeks, comparable: bool) -> _Section:
+def _top_tracks_section(artist_id: str, tracks: _TrackWeeks, comparable: bool) -> Section:
     if tracks.by_track is None:
-        return _Section("Top tracks", paragraphs=["Track data was not given."])
+        return Section("Top tracks", paragraphs=["Track data was not given."])
     own = tracks.by_track[tracks.by_track["primary_artist_id"] == artist_id]
     own = own.sort_values(["current", "track_id"], ascending=[False, True]).head(TOP_TRACKS)
     if not len(own):
-        return _Section("Top tracks", paragraphs=["No streams of the artist's tracks."])
+        return Section("Top tracks", paragraphs=["No streams of the artist's tracks."])
     rows = [
         [
             str(rank),
             str(row.track_name),
-            _int(row.current),
-            _int(row.previous) if comparable else "n/a",
-            _pct_change(row.current, row.previous) if comparable else "n/a",
+            fmt_int(row.current),
+            fmt_int(row.previous) if comparable else "n/a",
+            fmt_pct_change(row.current, row.previous) if comparable else "n/a",
         ]
         for rank, row in enumerate(own.itertuples(), start=1)
     ]
-    return _Section(
+    return Section(
         "Top tracks",
-        table=_Table(
+        table=Table(
             ["#", "track", "streams", "previous", "change"], rows, [True, False, True, True, True]
         ),
     )
 
 
-def _top_markets_section(artist_id: str, tracks: _TrackWeeks) -> _Section:
+def _top_markets_section(artist_id: str, tracks: _TrackWeeks) -> Section:
     if tracks.by_market is None:
-        return _Section("Top markets", paragraphs=["Market data was not given."])
+        return Section("Top markets", paragraphs=["Market data was not given."])
     own = tracks.by_market[tracks.by_market["primary_artist_id"] == artist_id].copy()
     total = float(own["streams"].sum())
     if not total:
-        return _Section("Top markets", paragraphs=["No streams this week."])
+        return Section("Top markets", paragraphs=["No streams this week."])
     own["country"] = own["country"].fillna("unknown")
     own = own.sort_values(["streams", "country"], ascending=[False, True]).head(TOP_MARKETS)
     rows = [
-        [str(row.country), _int(row.streams), _rate(float(row.streams) / total)]
+        [str(row.country), fmt_int(row.streams), fmt_rate(float(row.streams) / total)]
         for row in own.itertuples()
     ]
-    return _Section(
-        "Top markets", table=_Table(["market", "streams", "share"], rows, [False, True, True])
+    return Section(
+        "Top markets", table=Table(["market", "streams", "share"], rows, [False, True, True])
     )
 
 
-def _anomaly_section(anomalies: pd.DataFrame) -> _Section:
+def _anomaly_section(anomalies: pd.DataFrame) -> Section:
     if not len(anomalies):
-        return _Section("Incidents this week", paragraphs=["None."])
+        return Section("Incidents this week", paragraphs=["None."])
     rows = [
         [
             row.date.isoformat(),
             str(row.level),
             str(row.entity_name if row.entity_name is not None else row.entity_id),
             f"{row.kind} ({row.direction})",
-            _int(row.value),
-            _int(row.expected),
+            fmt_int(row.value),
+            fmt_int(row.expected),
             f"{row.q_value:.1e}",
             _track_list(list(row.track_names)),
         ]
         for row in anomalies.itertuples()
     ]
-    return _Section(
+    return Section(
         "Incidents this week",
         paragraphs=[
             "Negative-binomial tests against the trailing 28 days, Benjamini-Hochberg "
             "q <= 0.01 per day; an artist incident lists the tracks that went the same way."
         ],
-        table=_Table(
+        table=Table(
             ["date", "level", "artist / track", "kind", "streams", "expected", "q", "tracks"],
             rows,
             [False, False, False, False, True, True, True, False],
@@ -491,97 +473,20 @@ def _trend_sentence(trend: dict[str, Any]) -> str:
         return "Trend: no trend data for this artist."
     status = str(trend.get("trend_status") or "n/a")
     parts = [f"Trend: {status.replace('_', ' ')}"]
-    breakout_day = _present(trend.get("breakout_day"))
+    breakout_day = present(trend.get("breakout_day"))
     if breakout_day is not None:
         parts.append(f"first breakout day {breakout_day}")
-    parts.append(f"7-day growth {_pct(_present(trend.get('growth_7d')))}")
-    growth_28d = _present(trend.get("growth_28d"))
+    parts.append(f"7-day growth {fmt_pct(present(trend.get('growth_7d')))}")
+    growth_28d = present(trend.get("growth_28d"))
     if growth_28d is not None:
-        window = _present(trend.get("growth_28d_window_days"))
+        window = present(trend.get("growth_28d_window_days"))
         detail = f" ({int(window)}-day windows)" if window and int(window) != 28 else ""
-        parts.append(f"28-day growth {_pct(growth_28d)}{detail}")
-        momentum = _present(trend.get("momentum"))
+        parts.append(f"28-day growth {fmt_pct(growth_28d)}{detail}")
+        momentum = present(trend.get("momentum"))
         if momentum is not None:
             # A difference of weekly growth rates: percentage points of growth per week.
             parts.append(f"momentum {round(momentum * 100, 1) + 0.0:+.1f} pp/week")
     return "; ".join(parts) + "."
-
-
-def _render_markdown(title: str, sections: Sequence[_Section]) -> str:
-    lines = [f"# {markdown_escape(title)}", ""]
-    for section in sections:
-        lines += [f"## {markdown_escape(section.title)}", ""]
-        for paragraph in section.paragraphs:
-            lines += [markdown_escape(paragraph), ""]
-        if section.table is not None:
-            table = section.table
-            lines.append("| " + " | ".join(markdown_escape(h) for h in table.headers) + " |")
-            lines.append("|" + "".join("---:|" if n else "---|" for n in table.numeric))
-            for row in table.rows:
-                lines.append("| " + " | ".join(markdown_escape(c) for c in row) + " |")
-            lines.append("")
-        for name, caption in section.images:
-            lines += [f"![{markdown_escape(caption)}]({name})", ""]
-    return "\n".join(lines)
-
-
-def _render_html(title: str, sections: Sequence[_Section], charts: dict[str, bytes]) -> str:
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>",
-        "body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;"
-        "padding:0 1rem;color:#191414}",
-        "table{border-collapse:collapse;margin:0.5rem 0 1rem}",
-        "th,td{padding:0.25rem 0.6rem;border-bottom:1px solid #ddd;text-align:left}",
-        ".num{text-align:right;font-variant-numeric:tabular-nums}",
-        "img{max-width:100%;height:auto;display:block;margin:0.5rem 0}",
-        "</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    for section in sections:
-        out.append(f"<h2>{html.escape(section.title)}</h2>")
-        out += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
-        if section.table is not None:
-            table = section.table
-            out.append("<table>")
-            out.append(
-                "<tr>"
-                + "".join(
-                    f"<th{_num_class(n)}>{html.escape(h)}</th>"
-                    for h, n in zip(table.headers, table.numeric, strict=True)
-                )
-                + "</tr>"
-            )
-            for row in table.rows:
-                out.append(
-                    "<tr>"
-                    + "".join(
-                        f"<td{_num_class(n)}>{html.escape(c)}</td>"
-                        for c, n in zip(row, table.numeric, strict=True)
-                    )
-                    + "</tr>"
-                )
-            out.append("</table>")
-        for name, caption in section.images:
-            if name in charts:
-                data = base64.b64encode(charts[name]).decode()
-                out.append(
-                    f'<figure><img alt="{html.escape(caption)}" '
-                    f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
-                    "</figcaption></figure>"
-                )
-    out += ["</body>", "</html>", ""]
-    return "\n".join(out)
-
-
-def _num_class(numeric: bool) -> str:
-    return ' class="num"' if numeric else ""
 
 
 def _featured(ranked: list[ArtistReport], artist_id: str | None) -> ArtistReport | None:
@@ -595,74 +500,5 @@ def _featured(ranked: list[ArtistReport], artist_id: str | None) -> ArtistReport
 def _optional_number(daily: pd.DataFrame, day: date, column: str) -> float | None:
     if day not in daily.index:
         return None
-    value = _present(daily.at[day, column])
+    value = present(daily.at[day, column])
     return None if value is None else float(value)
-
-
-def _present(value: Any) -> Any:
-    """``value`` unless it is NULL in any of pandas' spellings (None, NaN, NA, NaT)."""
-    import pandas as pd
-
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):  # list-like values are never NULL here
-        pass
-    return value
-
-
-def _period(start: date, end: date) -> str:
-    # Our own weekday names: strftime's %a follows the process locale.
-    return (
-        f"{_WEEKDAYS[start.weekday()]} {start.isoformat()} to "
-        f"{_WEEKDAYS[end.weekday()]} {end.isoformat()}"
-    )
-
-
-def _change(now: float | None, before: float | None) -> float | None:
-    if now is None or before is None or not before:
-        return None
-    return now / before - 1
-
-
-def _int(value: Any) -> str:
-    value = _present(value)
-    return "n/a" if value is None else f"{round(float(value)):,}"
-
-
-def _one_decimal(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.1f}"
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
-
-
-def _pct(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{round(value, 3) + 0.0:+.1%}"  # + 0.0: no "-0.0%" for a tiny decline
-
-
-def _pct_change(now: float | None, before: float | None) -> str:
-    return _pct(_change(now, before))
-
-
-def _points_change(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
-        return "n/a"
-    return f"{round((now - before) * 100, 1) + 0.0:+.1f} pp"
-
-
-def _abs_and_pct_change(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
-        return "n/a"
-    return f"{round(now - before):+,} ({_pct(_change(now, before))})"
-
-
-def _signed_int_change(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
-        return "n/a"
-    return f"{round(now - before):+d}"

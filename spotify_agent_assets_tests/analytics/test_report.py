@@ -18,9 +18,9 @@ from spotify_agent_assets.analytics.report import (
     STREAMS_CHART,
     ReportWeek,
     WeeklyReport,
-    markdown_escape,
     weekly_artist_report,
 )
+from spotify_agent_assets.analytics.report_pages import markdown_escape
 from spotify_agent_assets.analytics.trends import artist_trends
 from spotify_agent_assets.sample_world.world import GroundTruthEvent
 from spotify_agent_assets_tests.analytics.synthetic import metrics_frame, steady_followers
