@@ -14,10 +14,10 @@ Closed days only: each run works as of the last complete day of ``artist_daily_m
 (``is_complete``, true once the UTC day had ended when dbt built the row); the day in progress
 is never read. Bounded work: ``artist_trends`` and ``streaming_anomalies`` are unpartitioned
 tables kept incrementally by day: a run recomputes the days since the previous run's ``as_of``
-(its materialization metadata) and always the last 7, reads only those days plus the days they
-look back at (56 days) with SQL filtered on date, and keeps the stored
-rows of earlier days (``analytics.scoring_window``). The report reads its two weeks and the 28
-days of its charts.
+(its materialization metadata), always the last 7, and any day the daily models rebuilt since
+(``previous_runs``); it reads only those days and the 56 before them, with SQL filtered on date,
+and keeps the stored rows of earlier days (``analytics.scoring_window``). The report reads the
+28 days of its charts, which hold both compared weeks.
 """
 
 from collections.abc import Iterator
