@@ -3,7 +3,9 @@ and the unpartitioned models run once per session; tests copy the warehouse file
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -14,8 +16,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from spotify_agent_assets.analytics_dbt.project import DBT_ENV, dbt_executable
+from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg
+from spotify_agent_assets.analytics_dbt.run_window import RunWindow, write_run_window
 from spotify_agent_assets.defs.analytics.dbt_assets import (
     DBT_ASSETS,
+    DBT_PROJECT_DIR,
     analytics_daily_dbt_models,
     analytics_dbt_models,
 )
@@ -78,6 +84,56 @@ def copy_warehouse(source: Warehouse, path: Path, lake: ParquetLake | None = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source.path, path)
     return Warehouse(path, lake or source.lake)
+
+
+def copy_lake(built: Built, root: Path) -> tuple[ParquetLake, Warehouse]:
+    """The fixture lake and the built warehouse copied under ``root``, views re-pointed there."""
+    shutil.copytree(built.warehouse.lake.root, root / "lake")
+    lake = ParquetLake(str(root / "lake"))
+    warehouse = copy_warehouse(built.warehouse, root / "warehouse.duckdb", lake)
+    for group, asset, partitioned in (
+        ("streams", "stream_events", True),
+        ("spotify", "spotify_tracks", False),
+        ("spotify", "spotify_albums", False),
+        ("spotify", "spotify_artists", False),
+        ("spotify_history", "artist_snapshots", True),
+    ):
+        warehouse.register(group, asset, partitioned)
+    return lake, warehouse
+
+
+def daily_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    return {table: table_rows(warehouse, table) for table in DAILY_TABLES}
+
+
+def set_run_window(warehouse: Warehouse, window: RunWindow | None) -> None:
+    """The window the next dbt command builds, as a Dagster run sets it."""
+    with closing(duckdb.connect(str(warehouse.path))) as connection:
+        write_run_window(connection, window)
+
+
+def dbt_cli(warehouse: Warehouse, *args: str) -> None:
+    """dbt run by hand (``dbt build --full-refresh``, ...) on ``warehouse``, as an operator
+    would; its own target and log folders, so the project's manifest stays as it is."""
+    scratch = warehouse.path.parent / "dbt_cli"
+    command = [
+        dbt_executable(),
+        *args,
+        "--vars",
+        dbt_vars_arg(warehouse.path),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(scratch / "target"),
+        "--log-path",
+        str(scratch / "logs"),
+    ]
+    done = subprocess.run(
+        command, env={**os.environ, **DBT_ENV}, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 
 def query(warehouse: Warehouse, sql: str) -> list[tuple]:

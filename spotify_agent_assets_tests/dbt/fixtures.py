@@ -156,12 +156,24 @@ def events_table(events: list[Event]) -> pa.Table:
     return pa.Table.from_pylist([e.row() for e in events], schema=stream_events_schema())
 
 
+def write_tracks(
+    lake: ParquetLake, tracks: list[dict[str, Any]], fetched_at: dt.datetime = SYNCED_AT
+) -> None:
+    """``spotify.spotify_tracks`` as a catalogue sync at ``fetched_at`` leaves it."""
+    rows = [
+        {
+            **t,
+            "name": f"Song {t['track_id'][5]}",
+            "album_id": ALBUM_OF[t["track_id"]],
+            "fetched_at": fetched_at,
+        }
+        for t in tracks
+    ]
+    lake.write(to_arrow(SPOTIFY_TRACKS, rows), "spotify", "spotify_tracks")
+
+
 def write_catalogue(lake: ParquetLake, warehouse: Warehouse) -> None:
     artists = [{**a, "synced_at": SYNCED_AT} for a in ARTISTS]
-    tracks = [
-        {**t, "name": f"Song {n}", "album_id": ALBUM_OF[t["track_id"]], "fetched_at": SYNCED_AT}
-        for n, t in enumerate(TRACKS, start=1)
-    ]
     albums = [
         {
             "album_id": album,
@@ -176,7 +188,7 @@ def write_catalogue(lake: ParquetLake, warehouse: Warehouse) -> None:
         for album, artist in ((ALBUM_ADA, ADA), (ALBUM_BO, BO))
     ]
     lake.write(to_arrow(SPOTIFY_ARTISTS, artists), "spotify", "spotify_artists")
-    lake.write(to_arrow(SPOTIFY_TRACKS, tracks), "spotify", "spotify_tracks")
+    write_tracks(lake, TRACKS)
     lake.write(to_arrow(SPOTIFY_ALBUMS, albums), "spotify", "spotify_albums")
     for day in sorted({s["date"] for s in SNAPSHOTS}):
         rows = [
@@ -216,6 +228,15 @@ def _is_stream(e: Event) -> bool:
     return e.ms_played >= STREAM_MIN_MS
 
 
+def is_complete(day: dt.date | str) -> bool:
+    """The models' is_complete: the UTC day had ended (the fixture days always have)."""
+    return dt.date.fromisoformat(str(day)) < dt.datetime.now(dt.UTC).date()
+
+
+def _known(values: Iterable[bool | None]) -> int:
+    return sum(v is not None for v in values)
+
+
 def expected_fct_streams_daily(events: list[Event]) -> set[tuple]:
     groups: dict[tuple, list[Event]] = defaultdict(list)
     for e in events:
@@ -226,9 +247,12 @@ def expected_fct_streams_daily(events: list[Event]) -> set[tuple]:
             len(g),
             sum(map(_is_stream, g)),
             sum(bool(e.skipped) for e in g),
+            _known(e.skipped for e in g),
             sum(e.ms_played for e in g),
             len({e.listener for e in g}),
             sum(bool(e.shuffle) for e in g),
+            _known(e.shuffle for e in g),
+            is_complete(key[0]),
         )
         for key, g in groups.items()
     }
@@ -242,6 +266,7 @@ def expected_artist_daily_metrics(events: list[Event]) -> set[tuple]:
         for artist in names:
             g = [e for e in events if e.date == day and PRIMARY_ARTIST[e.track_id] == artist]
             plays, skips = len(g), sum(bool(e.skipped) for e in g)
+            known = _known(e.skipped for e in g)
             snapshot = snapshots.get((day, artist), {})
             rows.add(
                 (
@@ -253,9 +278,11 @@ def expected_artist_daily_metrics(events: list[Event]) -> set[tuple]:
                     len({e.listener for e in g}),
                     sum(e.ms_played for e in g),
                     skips,
-                    skips / plays if plays else None,
+                    known,
+                    skips / known if known else None,
                     snapshot.get("followers"),
                     snapshot.get("popularity"),
+                    is_complete(day),
                 )
             )
     return rows
@@ -282,6 +309,7 @@ def expected_market_breakdown(events: list[Event]) -> set[tuple]:
                 len({e.listener for e in g}),
                 sum(e.ms_played for e in g),
                 streams / total if total else None,
+                is_complete(day),
             )
         )
     return rows
@@ -293,6 +321,7 @@ def expected_track_performance(events: list[Event]) -> dict[str, dict[str, Any]]
         track_id = track["track_id"]
         g = [e for e in events if e.track_id == track_id]
         plays, skips = len(g), sum(bool(e.skipped) for e in g)
+        known = _known(e.skipped for e in g)
         complete = sum(
             e.reason_end == "trackdone" or e.ms_played >= track["duration_ms"] for e in g
         )
@@ -303,7 +332,8 @@ def expected_track_performance(events: list[Event]) -> dict[str, dict[str, Any]]
             "listeners": len({e.listener for e in g}),
             "listening_ms": sum(e.ms_played for e in g),
             "skips": skips,
-            "skip_rate": skips / plays if plays else None,
+            "skip_known_plays": known,
+            "skip_rate": skips / known if known else None,
             "completion_rate": complete / plays if plays else None,
             "first_play_date": days[0] if days else None,
             "last_play_date": days[-1] if days else None,

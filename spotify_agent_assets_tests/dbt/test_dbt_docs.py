@@ -1,4 +1,4 @@
-"""Every column of every dbt model, as built, is declared and described in the schema yml:
+"""Every column of every dbt model and snapshot, as built, is declared and described in the schema yml:
 dagster-dbt shows those declarations as the model's column schema, so a column added in SQL but
 not in the yml would be missing from the UI."""
 
@@ -19,13 +19,18 @@ pytestmark = [
 
 def test_the_yml_declares_and_describes_exactly_the_built_columns(dbt_range: Built) -> None:
     manifest = json.loads(manifest_path(find_project_dir()).read_text())
-    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
-    assert len(models) >= 11
+    models = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "snapshot")
+    ]
+    assert len(models) >= 13
     built: dict[tuple[str, str], list[str]] = {}
     for schema, table, column in query(
         dbt_range.warehouse,
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema IN ('staging', 'analytics') ORDER BY ordinal_position",
+        "WHERE table_schema IN ('staging', 'intermediate', 'analytics', 'snapshots') "
+        "ORDER BY ordinal_position",
     ):
         built.setdefault((schema, table), []).append(column)
     for model in models:

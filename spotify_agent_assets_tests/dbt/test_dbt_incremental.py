@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -10,17 +9,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spotify_agent_assets.lake import ParquetLake, Warehouse
 from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 from spotify_agent_assets.streams.event_schema import stream_events_schema
 from spotify_agent_assets_tests.dbt.conftest import (
     DAILY_TABLES,
     Built,
+    copy_lake,
     copy_warehouse,
+    daily_tables,
     failed_checks,
     query,
     run_daily,
-    table_rows,
 )
 from spotify_agent_assets_tests.dbt.fixtures import (
     DAYS,
@@ -32,26 +31,6 @@ from spotify_agent_assets_tests.dbt.fixtures import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def daily_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
-    return {table: table_rows(warehouse, table) for table in DAILY_TABLES}
-
-
-def copy_lake(built: Built, root: Path) -> tuple[ParquetLake, Warehouse]:
-    """The fixture lake and the built warehouse copied under ``root``, views re-pointed there."""
-    shutil.copytree(built.warehouse.lake.root, root / "lake")
-    lake = ParquetLake(str(root / "lake"))
-    warehouse = copy_warehouse(built.warehouse, root / "warehouse.duckdb", lake)
-    for group, asset, partitioned in (
-        ("streams", "stream_events", True),
-        ("spotify", "spotify_tracks", False),
-        ("spotify", "spotify_albums", False),
-        ("spotify", "spotify_artists", False),
-        ("spotify_history", "artist_snapshots", True),
-    ):
-        warehouse.register(group, asset, partitioned)
-    return lake, warehouse
 
 
 def test_one_run_per_day_equals_one_run_over_the_range_and_reruns_change_nothing(

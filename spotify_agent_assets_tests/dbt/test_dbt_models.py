@@ -63,6 +63,16 @@ def test_models_land_in_the_staging_and_analytics_schemas(dbt_range: Built) -> N
             "stg_artist_snapshots",
         )
     } | {("analytics", name, "BASE TABLE") for name in ANALYTICS_TABLES}
+    assert rows(
+        dbt_range,
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema IN ('intermediate', 'snapshots')",
+    ) == {
+        ("intermediate", "int_stream_events_attributed", "VIEW"),
+        ("intermediate", "int_track_completions_daily", "BASE TABLE"),
+        ("intermediate", "int_track_listener_first_seen", "BASE TABLE"),
+        ("snapshots", "track_artist_history", "BASE TABLE"),
+    }
     # dbt writes the warehouse only; the lake IO manager never sees a dbt output.
     assert sorted(p.name for p in Path(dbt_range.warehouse.lake.root).iterdir()) == [
         "spotify",
@@ -76,12 +86,14 @@ def test_fct_streams_daily_by_hand_for_the_hand_written_day(dbt_range: Built) ->
         dbt_range,
         "SELECT * EXCLUDE (date) FROM analytics.fct_streams_daily WHERE date = '2026-10-04'",
     )
-    # track, country, plays, streams (>= 30 s), skips, listening_ms, listeners, shuffle_plays
+    # track, country, plays, streams (>= 30 s), skips, skip_known_plays, listening_ms,
+    # listeners, shuffle_plays, shuffle_known_plays, is_complete
     assert got == {
-        (T1, "US", 2, 1, 1, 210_000, 2, 1),
-        (T1, "ZZ", 1, 1, 0, 30_000, 1, 0),  # NULL country; exactly 30 s is a stream
-        (T2, "GB", 1, 0, 1, 29_999, 1, 1),  # 29.999 s is not
-        (T4, "GB", 1, 1, 0, 150_000, 1, 0),
+        (T1, "US", 2, 1, 1, 2, 210_000, 2, 1, 2, True),
+        # NULL country; exactly 30 s is a stream; NULL skipped/shuffle are not known plays
+        (T1, "ZZ", 1, 1, 0, 0, 30_000, 1, 0, 0, True),
+        (T2, "GB", 1, 0, 1, 1, 29_999, 1, 1, 1, True),  # 29.999 s is not
+        (T4, "GB", 1, 1, 0, 1, 150_000, 1, 0, 1, True),
     }
 
 
@@ -95,15 +107,16 @@ def test_artist_daily_metrics_by_hand_for_the_hand_written_day(dbt_range: Built)
     got = rows(
         dbt_range,
         "SELECT artist_id, artist_name, plays, streams, unique_listeners, listening_ms, skips, "
-        "skip_rate, followers, popularity FROM analytics.artist_daily_metrics "
+        "skip_known_plays, skip_rate, followers, popularity FROM analytics.artist_daily_metrics "
         "WHERE date = '2026-10-04'",
     )
     # No snapshot that day: followers and popularity are NULL. T2 (Bo feat. Ada) counts for Bo,
     # T4 (no primary_artist_id) for its first artist Bo; Cy had no plays but still has a row.
+    # Ada's third play did not report skipped: her skip rate is 1 of 2, not 1 of 3.
     assert got == {
-        (ADA, "Ada Lake", 3, 2, 2, 240_000, 1, 1 / 3, None, None),
-        (BO, "Bo Rivers", 2, 1, 2, 179_999, 1, 0.5, None, None),
-        (CY, "Cy Moss", 0, 0, 0, 0, 0, None, None, None),
+        (ADA, "Ada Lake", 3, 2, 2, 240_000, 1, 2, 0.5, None, None),
+        (BO, "Bo Rivers", 2, 1, 2, 179_999, 1, 2, 0.5, None, None),
+        (CY, "Cy Moss", 0, 0, 0, 0, 0, 0, None, None, None),
     }
 
 
@@ -138,16 +151,19 @@ def test_artist_daily_metrics_has_the_columns_downstream_code_reads(dbt_range: B
         ("unique_listeners", "BIGINT"),
         ("listening_ms", "BIGINT"),
         ("skips", "BIGINT"),
+        ("skip_known_plays", "BIGINT"),
         ("skip_rate", "DOUBLE"),
         ("followers", "BIGINT"),
         ("popularity", "BIGINT"),
+        ("is_complete", "BOOLEAN"),
     ]
 
 
 def test_market_breakdown_by_hand_and_from_plain_python(dbt_range: Built) -> None:
     assert rows(
         dbt_range,
-        "SELECT * EXCLUDE (date) FROM analytics.market_breakdown WHERE date = '2026-10-04'",
+        "SELECT * EXCLUDE (date, is_complete) FROM analytics.market_breakdown "
+        "WHERE date = '2026-10-04'",
     ) == {
         # artist, country, plays, streams, listeners, listening_ms, share_of_artist_streams
         (ADA, "US", 2, 1, 2, 210_000, 0.5),
@@ -176,6 +192,7 @@ def test_track_performance_matches_plain_python(dbt_range: Built) -> None:
         "listeners",
         "listening_ms",
         "skips",
+        "skip_known_plays",
         "skip_rate",
         "completion_rate",
         "first_play_date",
@@ -201,6 +218,7 @@ def test_track_performance_matches_plain_python(dbt_range: Built) -> None:
         "listeners": 0,
         "listening_ms": 0,
         "skips": 0,
+        "skip_known_plays": 0,
         "skip_rate": None,
         "completion_rate": None,
         "first_play_date": None,
@@ -251,13 +269,10 @@ def test_dbt_tests_are_asset_checks_and_pass(dbt_base: Built, dbt_range: Built) 
             "artist_daily_metrics",
             "relationships_artist_daily_metrics_artist_id__artist_id__ref_dim_artist_",
         ),
-        (
-            "stg_stream_events",
-            "accepted_values_stg_stream_events_source_format__jsonl__csv__parquet__extended_history",
-        ),
+        ("track_artist_history", "track_artist_history_versions_are_contiguous"),
         ("dim_track", "unique_dim_track_track_id"),
     } <= checks
-    assert len(checks) == 44
+    assert len(checks) == 47
 
 
 def test_materializations_carry_row_counts(dbt_base: Built, dbt_range: Built) -> None:
@@ -267,7 +282,7 @@ def test_materializations_carry_row_counts(dbt_base: Built, dbt_range: Built) ->
         for e in built.result.get_asset_materialization_events()
     }
     assert counts[("dim_artist", None)]["dagster/row_count"].value == 3
-    assert counts[("track_performance", None)]["dagster/row_count"].value == 4
+    assert counts[("dim_track", None)]["dagster/row_count"].value == 4
     assert "dagster/row_count" not in counts[("stg_stream_events", None)]  # a view
     # A three-day run: the window's rows, not one partition's.
     daily = counts[("artist_daily_metrics", "2026-10-03")]

@@ -1,5 +1,6 @@
 -- Listening events with Spotify's definitions applied once: a stream is a play of at least
--- stream_min_ms, an unknown country is 'ZZ'.
+-- stream_min_ms, an unknown country is 'ZZ'. shuffle and skipped stay NULL when the producer did
+-- not report them: false would be a guess, and rates over them count only known values.
 select
     date,
     event_id,
@@ -11,8 +12,8 @@ select
     platform,
     reason_start,
     reason_end,
-    coalesce(shuffle, false) as shuffle,
-    coalesce(skipped, false) as skipped,
+    shuffle,
+    skipped,
     offline,
     session_id,
     source_file,
