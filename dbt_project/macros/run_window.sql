@@ -92,27 +92,28 @@
 {%- endmacro %}
 
 
-{#- Tests of the daily models check only the run's days: dbt_project.yml gives every test
-    where: "__run_window__", replaced here, when the test runs, by in_run_window('date') for an
-    incremental model tagged daily and by true for any other (a table rebuilt whole, such as
-    track_performance, has no days to pick: its tests read what little it holds). dbt renders a test's
-    `where` when it parses, without the project's macros and before any window exists, hence a
-    marker (dbt's documented way to template `where` with macros: override this macro). -#}
+{#- A test reads only the run window's days of a model that has a `date` column: dbt_project.yml
+    gives every test where: "__run_window__", replaced here, when the test runs, by
+    in_run_window('date') for such a model and by true for any other (dim_track, or
+    track_performance, rebuilt whole). For the daily models the window is the run's partitions;
+    for the views over the daily sources (stg_stream_events, ...) it is the days those sources
+    wrote since the unpartitioned step last ran (defs/analytics/dbt_window.py). dbt renders a
+    test's `where` when it parses, without the project's macros and before any window exists,
+    hence a marker (dbt's documented way to template `where` with macros: override this macro). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if not where -%}
         {{ return(relation) }}
     {%- endif -%}
     {%- if '__run_window__' in where -%}
-        {%- set daily = [] -%}
+        {%- set by_day = [] -%}
         {%- for node in graph.nodes.values() -%}
-            {%- if node.resource_type == 'model' and 'daily' in node.tags
-                and node.config.materialized == 'incremental' -%}
-                {%- do daily.append((node.schema | lower, node.alias | lower)) -%}
+            {%- if node.resource_type in ('model', 'snapshot') and 'date' in node.columns -%}
+                {%- do by_day.append((node.schema | lower, node.alias | lower)) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- set is_daily = ((relation.schema or '') | lower, (relation.identifier or '') | lower) in daily -%}
-        {%- set where = where.replace('__run_window__', in_run_window('date') if is_daily else 'true') -%}
+        {%- set has_days = ((relation.schema or '') | lower, (relation.identifier or '') | lower) in by_day -%}
+        {%- set where = where.replace('__run_window__', in_run_window('date') if has_days else 'true') -%}
     {%- endif -%}
     {%- set filtered -%}
         (select * from {{ relation }} where {{ where }}) dbt_subquery

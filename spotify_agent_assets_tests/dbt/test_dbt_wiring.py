@@ -13,7 +13,8 @@ import dagster as dg
 import pytest
 
 from spotify_agent_assets.analytics_dbt.project import manifest_is_current
-from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg, window_vars
+from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg
+from spotify_agent_assets.analytics_dbt.run_window import RunWindow
 from spotify_agent_assets.defs.analytics.dbt_assets import (
     DBT_ASSETS,
     analytics_daily_dbt_models,
@@ -28,7 +29,14 @@ from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 
 STAGING = {"stg_stream_events", "stg_tracks", "stg_albums", "stg_artists", "stg_artist_snapshots"}
 DAILY = {"fct_streams_daily", "artist_daily_metrics", "market_breakdown"}
-TABLES = {"dim_track", "dim_artist", "track_performance"}
+# Built with the daily models, whatever the run's days: track_performance and what it sums.
+TRACK_TOTALS = {"track_performance", "int_track_listener_first_seen", "int_track_completions_daily"}
+TABLES = {
+    "dim_track",
+    "dim_artist",
+    "int_stream_events_attributed",
+    "track_artist_history",  # the dbt snapshot of the catalogue's track-to-artist mapping
+}
 SOURCES = {
     "stream_events",
     "spotify_tracks",
@@ -44,7 +52,7 @@ def names(keys) -> set[str]:
 
 def test_models_are_assets_keyed_by_name_and_sources_are_the_lake_assets() -> None:
     assert names(analytics_dbt_models.keys) == STAGING | TABLES
-    assert names(analytics_daily_dbt_models.keys) == DAILY
+    assert names(analytics_daily_dbt_models.keys) == DAILY | TRACK_TOTALS
     assert analytics_daily_dbt_models.partitions_def == STREAM_DAYS
     assert analytics_daily_dbt_models.backfill_policy == dg.BackfillPolicy.single_run()
     assert analytics_dbt_models.partitions_def is None
@@ -52,12 +60,15 @@ def test_models_are_assets_keyed_by_name_and_sources_are_the_lake_assets() -> No
     upstream = set()
     for assets in DBT_ASSETS:
         upstream |= names(assets.dependency_keys) - names(assets.keys)
-    assert upstream - STAGING - TABLES == SOURCES
+    assert upstream - STAGING - TABLES - DAILY - TRACK_TOTALS == SOURCES
 
     specs = [spec for assets in DBT_ASSETS for spec in assets.specs]
     assert {spec.group_name for spec in specs} == {"analytics"}
     assert all(spec.automation_condition is not None for spec in specs)
-    assert {spec.automation_condition.get_label() for spec in specs} == {"eager"}
+    assert {spec.automation_condition.get_label() for spec in specs} == {
+        "eager",
+        "eager, day by day",
+    }
     assert all({"dbt", "duckdb"} <= spec.kinds for spec in specs)
 
 
@@ -67,28 +78,30 @@ def test_dbt_tests_are_asset_checks() -> None:
         for assets in DBT_ASSETS
         for key in assets.check_keys
     }
-    assert len(checks) == 44
+    assert len(checks) == 47
     assert (
         "fct_streams_daily",
         "relationships_fct_streams_daily_track_id__track_id__ref_dim_track_",
     ) in checks
-    assert {asset for asset, _ in checks} == STAGING | DAILY | TABLES
+    # The views over the events have no tests: they would read every event on each run
+    # (ingestion checks each day it writes; the daily models' tests check the days they build).
+    unchecked = {"stg_stream_events", "int_stream_events_attributed"}
+    assert {asset for asset, _ in checks} == (STAGING | DAILY | TRACK_TOTALS | TABLES) - unchecked
 
 
-def test_partition_windows_become_inclusive_date_vars() -> None:
+def test_partition_windows_become_inclusive_run_windows() -> None:
     day = dt.datetime(2026, 10, 3, tzinfo=dt.UTC)
-    assert window_vars(day, day + dt.timedelta(days=1)) == {
-        "min_date": "2026-10-03",
-        "max_date": "2026-10-03",
-    }
-    assert window_vars(day, day + dt.timedelta(days=3)) == {
-        "min_date": "2026-10-03",
-        "max_date": "2026-10-05",
-    }
+    one = RunWindow.of_partitions(day, day + dt.timedelta(days=1))
+    assert one == RunWindow(dt.date(2026, 10, 3), dt.date(2026, 10, 3))
+    assert one.is_one_day
+    three = RunWindow.of_partitions(day, day + dt.timedelta(days=3))
+    assert three == RunWindow(dt.date(2026, 10, 3), dt.date(2026, 10, 5))
+    assert not three.is_one_day
     with pytest.raises(ValueError, match="empty partition time window"):
-        window_vars(day, day)
-    assert dbt_vars_arg(Path("/data/warehouse.duckdb"), {"min_date": "2026-10-03"}) == (
-        '{"min_date": "2026-10-03", "warehouse_path": "/data/warehouse.duckdb"}'
+        RunWindow.of_partitions(day, day)
+    # The vars are the same on every run (the window is not among them): dbt's parse holds.
+    assert dbt_vars_arg(Path("/data/warehouse.duckdb")) == (
+        '{"warehouse_path": "/data/warehouse.duckdb"}'
     )
 
 
@@ -146,8 +159,17 @@ def test_automation_follows_new_data_despite_partitions_never_written() -> None:
     tick = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=now
     )
-    # Today's partition and yesterday's, which still receives late events.
-    assert _requested(tick) == {name: {"2026-10-04", "2026-10-05"} for name in DAILY}
+    # The day whose events landed; the catalogue arrived too, and a catalogue change rebuilds
+    # the newest days (today and yesterday) of the models that read it. fct_streams_daily reads
+    # no dimension, and the staging views' rebuild says nothing about which day moved.
+    requested = _requested(tick)
+    assert {name: days for name, days in requested.items() if name in DAILY} == {
+        "fct_streams_daily": {"2026-10-04"},
+        "market_breakdown": {"2026-10-04", "2026-10-05"},
+        "artist_daily_metrics": {"2026-10-04", "2026-10-05"},
+    }
+    # track_performance and what it sums are rebuilt with the day that landed.
+    assert {name for name, days in requested.items() if "2026-10-04" in days} >= TRACK_TOTALS
 
     # Midnight passes and no event lands: a new day's partition alone starts nothing.
     for name in DAILY:
@@ -161,6 +183,26 @@ def test_automation_follows_new_data_despite_partitions_never_written() -> None:
             evaluation_time=now + dt.timedelta(hours=hours),
         )
         assert tick.total_requested == 0, (hours, _requested(tick))
+
+    # Late events for a day three weeks back: that day alone, in every daily model, however
+    # old. The staging views rebuilt after the ingestion pull in no other day.
+    later = now + dt.timedelta(days=21)
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("stream_events", partition="2026-10-04")
+    )
+    tick = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=later
+    )
+    daily = {name: days for name, days in _requested(tick).items() if name in DAILY}
+    assert daily == {name: {"2026-10-04"} for name in DAILY}
+    for name in DAILY:
+        instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2026-10-04"))
+    for name in STAGING:
+        instance.report_runless_asset_event(dg.AssetMaterialization(name))
+    tick = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=later
+    )
+    assert not set(_requested(tick)) & DAILY, _requested(tick)
 
 
 def test_an_s3_lake_fails_before_dbt_starts(tmp_path: Path) -> None:

@@ -85,8 +85,15 @@ def analytics_dbt_models(
     """Unpartitioned dbt models: staging views over the lake, ``dim_track`` and ``dim_artist``,
     rebuilt whole by ``dbt build``."""
     from spotify_agent_assets.defs.analytics.dbt_run import run_dbt_build
+    from spotify_agent_assets.defs.analytics.dbt_window import days_written_since_last_run
 
-    yield from run_dbt_build(context, dbt, lake, None)
+    # Not a partition range: the days the daily sources wrote since this step last ran, which
+    # the tests of the views over them read (macros/run_window.sql, get_where_subquery).
+    window = days_written_since_last_run(context.instance, context.selected_asset_keys)
+    context.log.info(
+        f"run window for the tests of views over daily sources: {window or 'every day'}"
+    )
+    yield from run_dbt_build(context, dbt, lake, window)
 
 
 DBT_ASSETS: list[dg.AssetsDefinition] = [analytics_dbt_models, analytics_daily_dbt_models]
