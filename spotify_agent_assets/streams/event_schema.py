@@ -12,8 +12,13 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
+from spotify_agent_assets.lake.parquet_lake import with_write_hints
 from spotify_agent_assets.lake.table_contract import arrow_schema
-from spotify_agent_assets.streams.tables import STREAM_EVENTS, STREAM_QUARANTINE
+from spotify_agent_assets.streams.tables import (
+    STREAM_EVENTS,
+    STREAM_EVENTS_WRITE_HINTS,
+    STREAM_QUARANTINE,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,9 +102,11 @@ def landing_schema() -> pa.Schema:
     return pa.schema([f.with_nullable(f.name not in REQUIRED_COLUMNS) for f in schema])
 
 
+@cache
 def stream_events_schema() -> pa.Schema:
-    """``streams.stream_events``: v1 with ``listener_id`` replaced by its HMAC, plus lineage."""
-    return arrow_schema(STREAM_EVENTS)
+    """``streams.stream_events``: v1 with ``listener_id`` replaced by its HMAC, plus lineage;
+    its fields carry the lake's write hints (``STREAM_EVENTS_WRITE_HINTS``)."""
+    return with_write_hints(arrow_schema(STREAM_EVENTS), STREAM_EVENTS_WRITE_HINTS)
 
 
 def quarantine_table_schema() -> pa.Schema:

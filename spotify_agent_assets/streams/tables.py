@@ -7,6 +7,7 @@ the UI describes cannot drift apart.
 
 from __future__ import annotations
 
+from spotify_agent_assets.lake.parquet_lake import DISTINCT_VALUES, RANDOM_IDS
 from spotify_agent_assets.lake.table_contract import Column, TableContract
 
 S, INT, B, D, T = "string", "int64", "bool", "date", "timestamp"
@@ -57,6 +58,19 @@ STREAM_EVENTS = TableContract(
         ),
     ),
 )
+
+# How the lake writes stream_events' columns whose values are nearly all different (see
+# ``lake.parquet_lake``): ids and listener digests are random (a day's file has no dictionary
+# for them and their min/max prune nothing); ts and ms_played keep their statistics, which
+# DuckDB prunes time ranges with. A third of the ingestion's Parquet writing went to
+# dictionaries built and dropped, and statistics of 64-character digests.
+STREAM_EVENTS_WRITE_HINTS = {
+    "event_id": RANDOM_IDS,
+    "listener_key": RANDOM_IDS,
+    "session_id": RANDOM_IDS,
+    "ts": DISTINCT_VALUES,
+    "ms_played": DISTINCT_VALUES,
+}
 
 STREAM_QUARANTINE = TableContract(
     name="stream_quarantine",

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spotify_agent_assets.lake import ParquetLake, TableNotFoundError, WriteResult
+from spotify_agent_assets.lake.parquet_lake import DISTINCT_VALUES, RANDOM_IDS, with_write_hints
 
 
 @pytest.fixture
@@ -189,3 +190,48 @@ def test_files_beside_a_table_are_written_atomically_inside_the_lake_only(
     assert not list(Path(uri).parent.glob(".*.tmp"))
     with pytest.raises(ValueError, match=r"cannot write .*/elsewhere\.md: it is outside the lake"):
         lake.write_file(str(tmp_path / "elsewhere.md"), b"x")
+
+
+def test_write_hints_steer_encoding_and_leave_the_stored_schema_plain(
+    lake: ParquetLake, tmp_path: Path
+) -> None:
+    ids = [f"{i:032x}" for i in range(1000)]
+    plain = pa.schema(
+        [
+            pa.field("event_id", pa.string(), nullable=False),
+            pa.field("ms_played", pa.int64()),
+            pa.field("track_id", pa.string()),
+        ]
+    )
+    hinted = with_write_hints(plain, {"event_id": RANDOM_IDS, "ms_played": DISTINCT_VALUES})
+    table = pa.Table.from_arrays(
+        [pa.array(ids), pa.array(range(1000)), pa.array(["t1", "t2"] * 500)], schema=hinted
+    )
+
+    lake.write(table, "streams", "events", "2024-01-01")
+
+    path = tmp_path / "lake/streams/events/date=2024-01-01/part-0.parquet"
+    stored = pq.ParquetFile(path)
+    assert stored.schema_arrow == plain.append(pa.field("date", pa.date32()))
+    assert all(not f.metadata for f in stored.schema_arrow)  # the hints are not stored
+    group = stored.metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    # Random ids: no dictionary, no statistics; distinct values: no dictionary, statistics
+    # kept (DuckDB prunes with them); unhinted columns as before.
+    assert "RLE_DICTIONARY" not in columns["event_id"].encodings
+    assert not columns["event_id"].is_stats_set
+    assert "RLE_DICTIONARY" not in columns["ms_played"].encodings
+    assert columns["ms_played"].statistics.min == 0
+    assert "RLE_DICTIONARY" in columns["track_id"].encodings
+    assert columns["track_id"].statistics.max == "t2"
+    assert columns["date"].statistics.min == dt.date(2024, 1, 1)
+    assert all(c.compression == "ZSTD" for c in columns.values())
+    assert lake.read("streams", "events").column("event_id").to_pylist() == ids
+
+
+def test_write_hints_name_existing_columns_and_known_hints() -> None:
+    schema = pa.schema([pa.field("event_id", pa.string())])
+    with pytest.raises(ValueError, match="not in the schema: listener_key"):
+        with_write_hints(schema, {"listener_key": RANDOM_IDS})
+    with pytest.raises(ValueError, match="unknown write hints"):
+        with_write_hints(schema, {"event_id": b"sorted"})
