@@ -49,22 +49,46 @@ KEYS = ["date", "track_id", "country"]
 LAUNCHED = "INGEST_BENCH_LAUNCHED"  # epoch seconds at which the parent started a child
 MEASURES = ["plays", "streams", "skips", "listening_ms", "listeners", "shuffle_plays"]
 
-# fct_streams_daily for one day's partition file: the expressions of
+# fct_streams_daily for one day's partition file: the shape and expressions of
 # dbt_project/models/analytics/daily/fct_streams_daily.sql over stg_stream_events (NULL country as
-# 'ZZ', a stream is a play of at least stream_min_ms = 30000, NULL flags count as false).
+# 'ZZ', a stream is a play of at least stream_min_ms = 30000; skips and shuffle_plays count the
+# plays known to be so, *_known_plays those that reported the flag). Listeners are counted in
+# two levels, as the model does: one row per listener within a group first, then those rows.
 FCT_STREAMS_DAILY_SQL = """
+WITH events AS (
+    SELECT *, coalesce(country, 'ZZ') AS known_country, ms_played >= 30000 AS is_stream
+    FROM read_parquet($path)
+),
+per_listener AS (
+    SELECT
+        date,
+        track_id,
+        known_country AS country,
+        listener_key,
+        count(*) AS plays,
+        count(*) FILTER (WHERE is_stream) AS streams,
+        count(*) FILTER (WHERE skipped) AS skips,
+        count(skipped) AS skip_known_plays,
+        sum(ms_played) AS listening_ms,
+        count(*) FILTER (WHERE shuffle) AS shuffle_plays,
+        count(shuffle) AS shuffle_known_plays
+    FROM events
+    GROUP BY date, track_id, known_country, listener_key
+)
 SELECT
     date,
     track_id,
-    coalesce(country, 'ZZ') AS country,
-    count(*) AS plays,
-    count(*) FILTER (WHERE ms_played >= 30000) AS streams,
-    count(*) FILTER (WHERE coalesce(skipped, false)) AS skips,
-    sum(ms_played)::BIGINT AS listening_ms,
-    count(DISTINCT listener_key) AS listeners,
-    count(*) FILTER (WHERE coalesce(shuffle, false)) AS shuffle_plays
-FROM read_parquet($path)
-GROUP BY date, track_id, coalesce(country, 'ZZ')
+    country,
+    sum(plays)::BIGINT AS plays,
+    sum(streams)::BIGINT AS streams,
+    sum(skips)::BIGINT AS skips,
+    sum(skip_known_plays)::BIGINT AS skip_known_plays,
+    sum(listening_ms)::BIGINT AS listening_ms,
+    count(listener_key) AS listeners,
+    sum(shuffle_plays)::BIGINT AS shuffle_plays,
+    sum(shuffle_known_plays)::BIGINT AS shuffle_known_plays
+FROM per_listener
+GROUP BY date, track_id, country
 """
 
 
