@@ -14,10 +14,13 @@ results for this step: ``MaterializeResult`` per model, ``AssetCheckResult`` per
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing
@@ -51,6 +54,8 @@ from spotify_agent_assets.lake.warehouse import Warehouse, exclusive_warehouse_l
 DBT_STOP_TIMEOUT_SECONDS = 30
 # What dbt writes to its log (dbt.log, debug level) when it could not reuse its parse cache.
 FULL_PARSE_MARK = "Unable to do partial parsing"
+# A warehouse's parse cache unused this long is removed.
+PARSE_CACHE_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 DbtResult = dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation
 
@@ -98,6 +103,8 @@ def run_dbt_build(
     # and run like dagster-dbt names its own, so a failed run's folder is easy to find.
     name = f"{context.assets_def.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target_path = dbt.target_dir / name
+    parse_cache = _parse_cache(dbt.target_dir, warehouse.path)
+    _reuse_parse_cache(parse_cache, target_path)
     cli = dbt.cli_resource()
     # dbt opens the DuckDB file itself, in a subprocess: hold the writer lock (never a
     # connection of ours) until that process has exited. That is also why the events are
@@ -127,7 +134,7 @@ def run_dbt_build(
         built = _built_tables(manifest, results)
         counts = _count_rows(context, warehouse, set(built.values()), window)
     context.log.info(_parse_report(invocation.target_path))
-    _keep_parse_cache(invocation.target_path, dbt.target_dir)
+    _keep_parse_cache(invocation.target_path, parse_cache)
     if invocation.is_successful():
         # Only a failed invocation's folder (~2 MB) is worth keeping; the rest is in the event log.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
@@ -246,20 +253,39 @@ def _parse_report(target_path: Path) -> str:
     return "dbt reused its partial parse (only changed project files were parsed)"
 
 
-def _keep_parse_cache(target_path: Path, shared_target: Path) -> None:
-    """Keep the parse cache this run left as the one the next run starts from.
+def _parse_cache(shared_target: Path, warehouse_path: Path) -> Path:
+    """Where runs on ``warehouse_path`` keep dbt's parse cache between them.
 
-    dagster-dbt copies ``target/partial_parse.msgpack`` into each run's own target folder; the
-    one ``prepare`` wrote was parsed without this deployment's vars (the warehouse path), so
-    without this every run parsed the whole project again. Replaced atomically: code-location
-    loads and other runs may read it at any time.
+    One per warehouse file: the path is in the profile, and a cache parsed with another one
+    (``prepare``'s, or another warehouse's: tests, benchmarks) makes dbt parse everything again.
     """
+    key = hashlib.sha256(str(warehouse_path).encode()).hexdigest()[:16]
+    return shared_target / f"partial_parse-{key}.msgpack"
+
+
+def _reuse_parse_cache(cache: Path, target_path: Path) -> None:
+    """Start this run from the cache the previous run on this warehouse left. dagster-dbt then
+    leaves it be (it copies ``target/partial_parse.msgpack`` only where there is none)."""
+    if cache.is_file():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, target_path / PARTIAL_PARSE_FILE)
+
+
+def _keep_parse_cache(target_path: Path, cache: Path) -> None:
+    """Keep the parse cache this run left for the next run on the same warehouse. Replaced
+    atomically: another process may be starting a run from it."""
     produced = target_path / PARTIAL_PARSE_FILE
     if not produced.is_file():
         return
-    staged = shared_target / f".{PARTIAL_PARSE_FILE}.{uuid.uuid4().hex}.tmp"
+    staged = cache.with_name(f".{cache.name}.{uuid.uuid4().hex}.tmp")
     shutil.copyfile(produced, staged)
-    os.replace(staged, shared_target / PARTIAL_PARSE_FILE)
+    os.replace(staged, cache)
+    # Warehouses that stopped running (test and benchmark folders) leave theirs behind.
+    stale_before = time.time() - PARSE_CACHE_MAX_AGE_SECONDS
+    for other in cache.parent.glob("partial_parse-*.msgpack"):
+        with contextlib.suppress(FileNotFoundError):
+            if other.stat().st_mtime < stale_before:
+                other.unlink()
 
 
 def _count_rows(
