@@ -84,9 +84,10 @@ def _daily_model_condition(props: ResourceProps) -> dg.AutomationCondition:
 
     A day whose own events (or artist snapshots) were written again is rebuilt, however old it
     is: a late file for last month reaches the marts, and only that day is rebuilt. Any other
-    change (a catalogue sync, a dimension) rebuilds the newest days only; older days keep the
-    attribution they were built with, since the track-to-artist mapping is point-in-time, and a
-    backfill or a full refresh restates them on purpose. The restating layers (staging views,
+    change (a catalogue sync, a dimension) rebuilds the newest days only: plays keep the artist
+    their track had when played (the ``track_artist_history`` snapshot), so a sync moves no
+    older play, and what it can add to older days (a new roster artist's zero rows) waits for a
+    backfill launched on purpose rather than every sync rebuilding all history. The restating layers (staging views,
     ``int_`` models) are rebuilt after every ingestion and would otherwise pull the newest days
     along with every late day, so their updates count for neither rule. A day's partition
     appearing at midnight is no news either (eager() would build it at once, from no events):
