@@ -7,8 +7,8 @@ Saturday-evening report does not read as a 1/7 drop.
 
 Figures of the week, each against the comparison period: streams; average daily unique
 listeners (the daily metrics cannot de-duplicate listeners across days, so a weekly unique
-count would be a guess); listening hours; skip rate (skips / plays of the period); followers and
-popularity at the end of each period (last snapshot) and their change. Then the top tracks and
+count would be a guess); listening hours; skip rate (skips / plays of the period with a known
+skip flag); followers and popularity at the end of each period (last snapshot) and their change. Then the top tracks and
 markets (when ``fct_streams_daily`` and ``dim_track`` are given), the trend status of the last
 day (from ``artist_trends``), the week's incidents of the artist and of its tracks on their own
 (from ``streaming_anomalies``), and two charts over the last 28 days: daily streams with incidents
@@ -164,6 +164,7 @@ def weekly_artist_report(
             "unique_listeners",
             "listening_ms",
             "skips",
+            "skip_known_plays",
             "followers",
             "popularity",
         ],
@@ -356,7 +357,8 @@ def _figures(rows: pd.DataFrame) -> dict[str, float | None]:
         return dict.fromkeys(
             ("days", "streams", "listeners", "hours", "skip_rate", "followers", "popularity")
         )
-    plays = float(rows["plays"].sum())
+    # Over the plays whose skip flag is known: a source without the flag is not "never skipped".
+    skip_known = float(rows["skip_known_plays"].sum())
     ordered = rows.sort_values("date")
     followers = ordered["followers"].dropna()
     popularity = ordered["popularity"].dropna()
@@ -365,7 +367,7 @@ def _figures(rows: pd.DataFrame) -> dict[str, float | None]:
         "streams": float(rows["streams"].sum()),
         "listeners": float(rows["unique_listeners"].mean()),
         "hours": float(rows["listening_ms"].sum()) / 3_600_000,
-        "skip_rate": float(rows["skips"].sum()) / plays if plays else None,
+        "skip_rate": float(rows["skips"].sum()) / skip_known if skip_known else None,
         "followers": float(followers.iloc[-1]) if len(followers) else None,
         "popularity": float(popularity.iloc[-1]) if len(popularity) else None,
     }

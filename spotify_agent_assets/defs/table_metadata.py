@@ -106,7 +106,7 @@ def quarantine_metadata(quarantined: list[Quarantined]) -> dict[str, Any]:
 
 def markdown_table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     """A Markdown table for metadata: the first `MARKDOWN_ROWS` rows, cells escaped."""
-    from spotify_agent_assets.analytics.report import markdown_escape
+    from spotify_agent_assets.analytics.report_pages import markdown_escape
 
     if not rows:
         return empty

@@ -101,7 +101,8 @@ def build_sample_tables(world: SampleWorld, listening: ListeningWorld) -> Sample
                        COUNT(*) FILTER (WHERE ms_played >= ?)::BIGINT AS streams,
                        COUNT(DISTINCT listener_id)::BIGINT AS unique_listeners,
                        SUM(ms_played)::BIGINT AS listening_ms,
-                       COUNT(*) FILTER (WHERE skipped)::BIGINT AS skips
+                       COUNT(*) FILTER (WHERE skipped)::BIGINT AS skips,
+                       COUNT(skipped)::BIGINT AS skip_known_plays
                 FROM plays GROUP BY ALL
             ),
             days AS (SELECT DISTINCT date FROM plays)
@@ -111,7 +112,8 @@ def build_sample_tables(world: SampleWorld, listening: ListeningWorld) -> Sample
                    COALESCE(p.unique_listeners, 0) AS unique_listeners,
                    COALESCE(p.listening_ms, 0) AS listening_ms,
                    COALESCE(p.skips, 0) AS skips,
-                   p.skips / NULLIF(p.plays, 0) AS skip_rate,
+                   COALESCE(p.skip_known_plays, 0) AS skip_known_plays,
+                   p.skips / NULLIF(p.skip_known_plays, 0) AS skip_rate,
                    s.followers::BIGINT AS followers,
                    s.popularity::INTEGER AS popularity,
                    TRUE AS is_complete
@@ -152,7 +154,7 @@ def with_partial_last_day(tables: SampleTables, share: float = 0.4) -> SampleTab
     return SampleTables(
         artist_daily_metrics=cut(
             tables.artist_daily_metrics,
-            ["plays", "streams", "unique_listeners", "listening_ms", "skips"],
+            ["plays", "streams", "unique_listeners", "listening_ms", "skips", "skip_known_plays"],
         ),
         fct_streams_daily=cut(
             tables.fct_streams_daily,

@@ -34,6 +34,7 @@ def metrics_frame(
                     "unique_listeners": int(value // 3),
                     "listening_ms": int(value) * 180_000,
                     "skips": int(value // 5),
+                    "skip_known_plays": int(value),
                     "skip_rate": 0.2 if value else None,
                     "followers": follower_count,
                     "popularity": 50,

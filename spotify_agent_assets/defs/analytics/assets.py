@@ -85,7 +85,7 @@ LAST_COMPLETE_DAY_SQL = """
 FIRST_DAY_SQL = "SELECT MIN(date) FROM analytics.artist_daily_metrics"
 METRICS_SQL = """
     SELECT date, artist_id, artist_name, plays, streams, unique_listeners, listening_ms, skips,
-           skip_rate, followers, popularity
+           skip_known_plays, skip_rate, followers, popularity
     FROM analytics.artist_daily_metrics
     WHERE date BETWEEN ? AND ?
     ORDER BY artist_id, date
