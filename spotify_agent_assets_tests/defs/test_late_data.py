@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -21,19 +20,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
-from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
-from spotify_agent_assets.defs.resources import build_resources
-from spotify_agent_assets.defs.spotify import assets as spotify_assets
-from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
-from spotify_agent_assets.defs.streams.assets import STREAM_ASSETS
 from spotify_agent_assets.defs.streams.automation import stream_landing_sensor
-from spotify_agent_assets.defs.streams.checks import STREAM_TABLE_CHECKS
-from spotify_agent_assets.environment import AgentSettings, load_settings
+from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
 from spotify_agent_assets.sample_world.listening import ListeningWorld
 from spotify_agent_assets.sample_world.world import SampleWorld
-from spotify_agent_assets_tests.conftest import write_roster
+from spotify_agent_assets_tests.defs.graph_runs import (
+    DAILY_MODELS,
+    PYTHON_ANALYTICS,
+    build_everything,
+    graph_defs,
+    graph_settings,
+    materialize_keys,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::dagster.BetaWarning")]
 
@@ -44,12 +43,7 @@ LATE_DAY = LAST - dt.timedelta(days=21)
 # The automation evaluates in the evening after the last sample day, so the newest partition
 # is the day after LAST and "the latest days" are LAST and the one after.
 NOW = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(20), tzinfo=dt.UTC)
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
-DAILY_MODELS = {
-    key.to_user_string() for a in DBT_ASSETS if a.partitions_def is not None for key in a.keys
-}
-PYTHON_ANALYTICS = {"artist_trends", "streaming_anomalies", "weekly_artist_report"}
+WINDOW = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS + 1)]
 # Tables compared with the from-scratch build, with the columns left out of the comparison.
 COMPARED = {
     "analytics.fct_streams_daily": (),
@@ -61,31 +55,6 @@ COMPARED = {
     # Where the report files lie differs between the two data folders, not what they say.
     "analytics.weekly_artist_report": ("markdown_uri", "html_uri", "chart_uris"),
 }
-
-
-def _settings(root: Path, world: SampleWorld) -> AgentSettings:
-    root.mkdir(parents=True)
-    roster = write_roster(root / "artists.yaml", world)
-    return load_settings(
-        {
-            "SPOTIFY_AGENT_ENV": "local",
-            "SPOTIFY_AGENT_DATA_DIR": str(root / "data"),
-            "SPOTIFY_AGENT_ROSTER": str(roster),
-        }
-    )
-
-
-def _defs(settings: AgentSettings) -> dg.Definitions:
-    return dg.Definitions(
-        assets=[
-            *dg.load_assets_from_modules([spotify_assets]),
-            *STREAM_ASSETS,
-            *DBT_ASSETS,
-            *ANALYTICS_ASSETS,
-        ],
-        asset_checks=[*spotify_table_checks, *STREAM_TABLE_CHECKS, *ANALYTICS_TABLE_CHECKS],
-        resources=build_resources(settings),
-    )
 
 
 def _late_file(world: SampleWorld, path: Path) -> int:
@@ -109,47 +78,6 @@ def _late_file(world: SampleWorld, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
     return n
-
-
-def _materialize(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    keys: Iterable[str],
-    days: list[str] | None = None,
-) -> None:
-    keys = list(keys)
-    selection = dg.AssetSelection.assets(*keys)
-    tags = {RANGE_START: days[0], RANGE_END: days[-1]} if days and len(days) > 1 else None
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],  # type: ignore[list-item]
-        selection=selection | dg.AssetSelection.checks_for_assets(*keys),
-        resources=defs.resources,
-        instance=instance,
-        partition_key=days[0] if days and len(days) == 1 else None,
-        tags=tags,
-    )
-    assert result.success
-
-
-def _initial_build(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
-    """What ``make run`` does, over this test's window."""
-    window = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS + 1)]
-    graph = defs.resolve_asset_graph()
-
-    def group(name: str) -> list[str]:
-        return [k.to_user_string() for k in graph.get_all_asset_keys() if _group(graph, k) == name]
-
-    _materialize(defs, instance, group("spotify"))
-    _materialize(defs, instance, group("spotify_history"), window)
-    _materialize(defs, instance, group("streams"), window)
-    dbt_keys = {k.to_user_string() for a in DBT_ASSETS for k in a.keys}
-    _materialize(defs, instance, sorted(dbt_keys - DAILY_MODELS))
-    _materialize(defs, instance, sorted(DAILY_MODELS), window)
-    _materialize(defs, instance, sorted(PYTHON_ANALYTICS))
-
-
-def _group(graph, key: dg.AssetKey) -> str | None:
-    return graph.get(key).group_name
 
 
 def _tick_until_quiet(
@@ -181,7 +109,7 @@ def _tick_until_quiet(
             batches[tuple(sorted(partitions, key=str))].append(key)
         for partitions, keys in sorted(batches.items(), key=lambda kv: order[kv[1][0]]):
             days = [p for p in partitions if p is not None]
-            _materialize(defs, instance, [k.to_user_string() for k in keys], days or None)
+            materialize_keys(defs, instance, [k.to_user_string() for k in keys], days or None)
     raise AssertionError(f"automation still requesting after {max_ticks} ticks: {requested}")
 
 
@@ -206,11 +134,11 @@ def test_a_late_file_three_weeks_back_rebuilds_exactly_its_day(
     zone = tmp_path / "zone"
     write_sample_landing_zone(listening, zone)
 
-    late = _settings(tmp_path / "late", world)
+    late = graph_settings(tmp_path / "late", world)
     shutil.copytree(zone, late.landing_dir)
-    defs = _defs(late)
+    defs = graph_defs(late)
     with dg.instance_for_test() as instance:
-        _initial_build(defs, instance)
+        build_everything(defs, instance, WINDOW)
         # Steady state first: with everything built, the automation has nothing to do.
         quiet, cursor = _tick_until_quiet(defs, instance, cursor=None)
         assert quiet == {}, quiet
@@ -223,20 +151,22 @@ def test_a_late_file_three_weeks_back_rebuilds_exactly_its_day(
             sensor = stream_landing_sensor(ctx)
         [request] = sensor.run_requests
         assert request.partition_key == LATE_DAY.isoformat()
-        _materialize(defs, instance, ["stream_events", "stream_quarantine"], [LATE_DAY.isoformat()])
+        materialize_keys(
+            defs, instance, ["stream_events", "stream_quarantine"], [LATE_DAY.isoformat()]
+        )
 
         requested, _ = _tick_until_quiet(defs, instance, cursor)
         daily = {name: parts for name, parts in requested.items() if name in DAILY_MODELS}
         assert daily == {name: {LATE_DAY.isoformat()} for name in DAILY_MODELS}
         assert set(requested) >= PYTHON_ANALYTICS
 
-    fresh = _settings(tmp_path / "fresh", world)
+    fresh = graph_settings(tmp_path / "fresh", world)
     shutil.copytree(zone, fresh.landing_dir)
     _late_file(
         world, Path(fresh.landing_dir) / "streams" / LATE_DAY.isoformat() / "late-00.parquet"
     )
     with dg.instance_for_test() as instance:
-        _initial_build(_defs(fresh), instance)
+        build_everything(graph_defs(fresh), instance, WINDOW)
 
     rebuilt, scratch = _tables(late), _tables(fresh)
     with duckdb.connect(str(late.warehouse_path), read_only=True) as con:
