@@ -24,6 +24,7 @@ differs. Artist snapshots exist for the sample window only (the sample Spotify A
 2026-09-01).
 
     python bench/hourly_update.py [--root /tmp/hourly-bench] [--days 30 365] [--repeats 3]
+        [--history-days 365]
 """
 
 from __future__ import annotations
@@ -218,9 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("/tmp/hourly-bench"))
     parser.add_argument("--days", type=int, nargs="+", default=[30, 365])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        help="SPOTIFY_AGENT_HISTORY_START this many days before the last (default: the most "
+        "--days), to re-run one length with the partitions of another",
+    )
     args = parser.parse_args(argv)
 
-    history_start = history_days(max(args.days))[0]
+    history_start = history_days(args.history_days or max(args.days))[0]
     args.root.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {"history_start": history_start.isoformat(), "runs": {}}
     for days in args.days:
