@@ -90,7 +90,7 @@ bench-history: setup
 
 # One hourly update (a landing file, ingestion of the newest day, the daily and unpartitioned dbt
 # models, the Python analytics) on 30 and on 365 days of sample history, three times each
-# (about 40 minutes and 3 GiB under /tmp/hourly-bench); docs/BENCHMARKS.md, "Hourly update".
+# (about 15 minutes and 1 GiB under /tmp/hourly-bench); docs/BENCHMARKS.md, "Hourly update".
 bench-hourly: setup
 	$(BIN)/python bench/hourly_update.py --root /tmp/hourly-bench
 
