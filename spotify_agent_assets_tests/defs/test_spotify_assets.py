@@ -448,3 +448,21 @@ def test_a_played_id_spotify_does_not_know_is_quarantined_once_and_remembered(
     checks = [c for c in again.get_asset_check_evaluations() if c.check_name == QUARANTINE_CHECK]
     assert checks and all(c.passed for c in checks)
     assert lake.read("spotify", "spotify_unresolved_tracks").to_pylist() == [row]
+
+
+def test_spotify_tracks_can_be_materialized_alone(settings: AgentSettings) -> None:
+    """Selecting the tracks table alone (the UI's Materialize on it) runs the step and stores
+    that table; the unresolved ids' table, not selected, is left as it was."""
+    from spotify_agent_assets.defs.resources import build_resources
+
+    assert materialize(settings).success  # the catalogue it reads (roster, albums)
+    result = dg.materialize(
+        CATALOGUE_ASSETS,
+        selection=dg.AssetSelection.assets("spotify_tracks"),
+        resources=build_resources(settings),
+    )
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"spotify_tracks"}
+    lake = ParquetLake(settings.lake_root)
+    assert lake.read("spotify", "spotify_tracks").num_rows > 0
