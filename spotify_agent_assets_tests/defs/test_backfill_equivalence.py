@@ -93,9 +93,19 @@ def test_thirty_day_backfill_in_one_run_equals_thirty_runs(settings: AgentSettin
 
     # Start over from the landing zone: same catalogue, no events, no daily model rows.
     shutil.rmtree(Path(settings.lake_root) / "streams")
+    # Every table the daily dbt step builds, the per-day inputs of track_performance too: a
+    # table left behind would still hold the 30 days the events no longer have.
+    daily_tables = {key.path[-1] for key in analytics_daily_dbt_models.keys}
     with closing(duckdb.connect(str(settings.warehouse_path))) as con:
-        for name in DAILY_MODELS:
-            con.execute(f"drop table analytics.{name}")
+        stored = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE'"
+        ).fetchall()
+        dropped = {name for schema, name in stored if name in daily_tables}
+        assert dropped == daily_tables
+        for schema, name in stored:
+            if name in daily_tables:
+                con.execute(f'drop table "{schema}"."{name}"')
     for offset in range(DAYS):
         day = (FIRST + dt.timedelta(days=offset)).isoformat()
         _run(settings, [stream_events], partition_key=day)
