@@ -31,14 +31,14 @@ import sys
 import time
 from pathlib import Path
 
+from dagster_cli import BIN, materialize_command
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 LAST_DAY = dt.date(2025, 12, 31)
 FILE_PLAYS = 15_000
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PLATFORMS = ("android", "ios", "windows", "osx", "web_player", "cast")
 COUNTRIES = ("DE", "US", "GB", "FR", "SE", "BR", "JP", "MX", "NL", "IT")
-IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 
 
 def generate(landing: Path, listeners: int, first: dt.date, last: dt.date, args) -> tuple[int, int]:
@@ -132,19 +132,6 @@ def timed(label: str, args: list[str], env: dict[str, str], log: Path) -> dict[s
     return {"wall_s": wall, "peak_mib": peak / 1024}
 
 
-def materialize(*selection: str) -> list[str]:
-    return [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "spotify_agent_assets.definitions",
-        "--config-json",
-        IN_PROCESS,
-        *selection,
-    ]
-
-
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -184,16 +171,27 @@ def main() -> None:
         ["--select", "group:spotify"],
         ["--select", "group:spotify_history", "--partition", "2026-10-31"],
     ):
-        timed("catalogue", materialize(*selection), env, log)
+        timed("catalogue", materialize_command(*selection), env, log)
     window = f"{first}...{LAST_DAY}"
     ingest = timed(
-        "ingest", materialize("--select", "group:streams", "--partition-range", window), env, log
+        "ingest",
+        materialize_command("--select", "group:streams", "--partition-range", window),
+        env,
+        log,
     )
     lake = args.data / "lake" / "streams"
     events_bytes = du(lake / "stream_events")
-    timed("views and dimensions", materialize("--select", "kind:dbt and not tag:daily"), env, log)
+    timed(
+        "views and dimensions",
+        materialize_command("--select", "kind:dbt and not tag:daily"),
+        env,
+        log,
+    )
     models = timed(
-        "daily models", materialize("--select", "tag:daily", "--partition-range", window), env, log
+        "daily models",
+        materialize_command("--select", "tag:daily", "--partition-range", window),
+        env,
+        log,
     )
 
     import duckdb

@@ -43,15 +43,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from dagster_cli import BIN, materialize_command
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 LAST_DAY = date(2026, 10, 31)
 SAMPLE_DAYS = 30
 SAMPLE_FIRST_DAY = LAST_DAY - timedelta(days=SAMPLE_DAYS - 1)
 # One hour of the newest day's plays (a day holds about 36,000).
 UPDATE_EVENTS = 1_500
-IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 UPDATE_STEPS = (
     ("ingest", ["--select", "group:streams", "--partition", LAST_DAY.isoformat()]),
     ("daily dbt", ["--select", "tag:daily", "--partition", LAST_DAY.isoformat()]),
@@ -167,19 +166,6 @@ def _elapsed(value: str) -> float:
     return seconds
 
 
-def dagster(*args: str) -> list[str]:
-    return [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "spotify_agent_assets.definitions",
-        "--config-json",
-        IN_PROCESS,
-        *args,
-    ]
-
-
 def build(data_dir: Path, days: int, env: dict[str, str], log: Path) -> list[Timed]:
     """The data folder with ``days`` of history, materialized once as ``make run`` does."""
     if data_dir.exists():
@@ -195,23 +181,28 @@ def build(data_dir: Path, days: int, env: dict[str, str], log: Path) -> list[Tim
         ("local instance", [python, "-m", "spotify_agent_assets.local_instance"]),
         (
             "ingest history",
-            dagster("--select", "group:streams", "--partition-range", f"{first}...{last}"),
+            materialize_command(
+                "--select", "group:streams", "--partition-range", f"{first}...{last}"
+            ),
         ),
-        ("catalogue", dagster("--select", "group:spotify")),
-        ("snapshots", dagster("--select", "group:spotify_history", "--partition-range", window)),
-        ("unpartitioned dbt", dagster("--select", "kind:dbt and not tag:daily")),
+        ("catalogue", materialize_command("--select", "group:spotify")),
+        (
+            "snapshots",
+            materialize_command("--select", "group:spotify_history", "--partition-range", window),
+        ),
+        ("unpartitioned dbt", materialize_command("--select", "kind:dbt and not tag:daily")),
         (
             "daily dbt history",
-            dagster("--select", "tag:daily", "--partition-range", f"{first}...{last}"),
+            materialize_command("--select", "tag:daily", "--partition-range", f"{first}...{last}"),
         ),
-        ("python analytics", dagster("--select", "group:analytics and not kind:dbt")),
+        ("python analytics", materialize_command("--select", "group:analytics and not kind:dbt")),
     ]
     return [timed(name, command, env, log) for name, command in steps]
 
 
 def update(data_dir: Path, number: int, env: dict[str, str], log: Path) -> list[Timed]:
     write_update(data_dir / "landing", number)
-    return [timed(name, dagster(*args), env, log) for name, args in UPDATE_STEPS]
+    return [timed(name, materialize_command(*args), env, log) for name, args in UPDATE_STEPS]
 
 
 def main(argv: list[str] | None = None) -> int:
