@@ -18,29 +18,38 @@ Features (``_mean`` / ``_std`` over frames):
 
 - ``status``: ``"ok"``, ``"silent"`` (the loudest 5% of frames under `SILENCE_DBFS`) or
   ``"too_short"`` (under `MIN_DURATION_S`). Tempo, beats, onsets, key, modulation and the six
-  descriptors are ``None`` unless ``"ok"``; frame statistics are still computed (input shorter
-  than one FFT frame is zero-padded), except for empty input.
+  descriptors are ``None`` unless ``"ok"`` (``tempo_status`` and ``key_status`` then repeat
+  the status); frame statistics are still computed (input shorter than one FFT frame is
+  zero-padded), except for empty input.
 - ``loudness_db``: integrated RMS, ``10 log10(mean(y^2))`` dBFS (full-scale square 0, sine
   -3.01), floored at -120. ``dynamic_range_db``: 95th minus 10th percentile of frame RMS in dB.
-- ``tempo_bpm``: ``librosa.feature.tempo`` (autocorrelation tempogram, 8 s windows, log-normal
-  prior around 120 BPM) on the *percussive* onset envelope (sustained chords and pads go to the
-  harmonic part), refined to the mean interval of the beats ``librosa.beat.beat_track`` tracks
-  at that tempo (`_refined_tempo`: the tempogram alone is quantised to whole 23 ms frames, up to
-  6% at 170 BPM). Octave errors remain possible above about 160 BPM (the prior favours the
-  half). ``beat_strength`` in [0, 1]: ``(b - o) / (b + o)``, ``b`` the mean percussive onset
-  strength at the beats (max within +-1 frame), ``o`` its mean 3+ frames from any beat: 0 when
-  beats are no stronger than the rest, 1 when every attack is on a beat. ``pulse_clarity`` in
-  [0, 1]: autocorrelation of the mean-removed percussive envelope at the beat period (best lag
-  within +-4%) over lag 0. ``onset_rate``: ``librosa.onset.onset_detect`` onsets per second.
-- ``key``, ``mode``, ``key_confidence``: Temperley's (Kostka-Payne) major and minor key
-  profiles, rotated to the 12 tonics, correlated (Pearson) with the energy-weighted mean chroma
-  (``chroma_stft`` of the power spectrogram, ``norm=None``, A440); the best of 24 gives tonic and
-  mode, its correlation (floored at 0) the confidence. Broadband noise and drums add about the
-  same energy to every pitch class, which a correlation ignores. Measured on the 449 music clips
-  of the seed-7 sample world: ``chroma_stft`` with these profiles 100% right, Krumhansl-Kessler
-  profiles 89% (major keys read as their mediant's minor); ``chroma_cqt`` is no better (100%
-  with either profile) and costs about 150 ms more per 30 s, as much as the whole rest of the
-  extraction, so it is not used.
+- ``tempo_bpm``, ``tempo_confidence``, ``tempo_second_bpm``, ``tempo_status``: `audio.tempo` on
+  the *percussive* part (sustained chords and pads go to the harmonic part). No prior around 120
+  BPM: the metrical level is read from the drums (the finest steady pulse of the envelope's
+  autocorrelation, tracked with ``librosa.beat.beat_track`` and grouped in twos or threes while
+  the off positions hold only subdivisions; a snare-against-kick backbeat marks the beat), and the
+  tempo is the mean interval of the beats tracked at that level (sub-frame, not quantised to 23 ms
+  lags). ``tempo_confidence`` in [0, 1] is always set when the status is ok; ``tempo_status`` is
+  ``"ok"``, ``"low_confidence"`` (reported, flagged) or ``"no_pulse"`` (``tempo_bpm`` None:
+  speech, noise, a pad without attacks; the beat descriptors below are None too). When the first
+  and second halves of a clip of 16 s or more hold different steady tempi, ``tempo_bpm`` is the
+  first and ``tempo_second_bpm`` the second (None otherwise). ``beat_strength`` in [0, 1]:
+  ``(b - o) / (b + o)``, ``b`` the mean percussive onset strength at the beats (max within +-1
+  frame), ``o`` its mean 3+ frames from any beat: 0 when beats are no stronger than the rest, 1
+  when every attack is on a beat. ``pulse_clarity`` in [0, 1]: autocorrelation of the
+  mean-removed percussive envelope at the beat period (best lag within +-4%) over lag 0.
+  ``onset_rate``: ``librosa.onset.onset_detect`` onsets per second.
+- ``key``, ``mode``, ``key_confidence``, ``key_status``: Temperley's (Kostka-Payne) major and
+  minor key profiles, rotated to the 12 tonics, correlated (Pearson) with the energy-weighted mean
+  chroma (``chroma_stft`` of the power spectrogram, ``norm=None``, A440); the best of 24 gives
+  tonic and mode, its correlation (floored at 0) the confidence. Under `ATONAL_BELOW` (0.35) key
+  and mode are None and ``key_status`` is ``"atonal"`` (noise, drums alone, a speaking voice: the
+  keyed music of the sample world scores 0.6 or more); otherwise ``"ok"``. Broadband noise and
+  drums add about the same energy to every pitch class, which a correlation ignores. Measured on
+  the 449 music clips of the seed-7 sample world: ``chroma_stft`` with these profiles 100% right,
+  Krumhansl-Kessler profiles 89% (major keys read as their mediant's minor); ``chroma_cqt`` is no
+  better (100% with either profile) and costs about 150 ms more per 30 s, as much as the whole
+  rest of the extraction, so it is not used.
 - ``spectral_centroid`` / ``bandwidth`` / ``rolloff`` (85%) in Hz, ``spectral_flatness``,
   ``spectral_contrast_01..07`` (dB; librosa's 6 octave bands from 200 Hz and the top band),
   ``spectral_flux`` (librosa's onset strength of the log-mel), ``zero_crossing_rate``,
@@ -88,10 +97,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from spotify_agent_assets.audio.tempo import TempoEstimate, estimate_tempo
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 SAMPLE_RATE = 22_050
 N_FFT = 2048
@@ -106,6 +117,7 @@ ACTIVE_RANGE_DB = 40.0
 MODULATION_BAND_HZ = (3.0, 6.0)
 MODULATION_GROUPS = 16
 PULSE_LAG_TOLERANCE = 0.04
+ATONAL_BELOW = 0.35
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _COLUMN_PITCH = tuple(name.replace("#", "s") for name in PITCH_CLASSES)
@@ -138,12 +150,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "loudness_db",
     "dynamic_range_db",
     "tempo_bpm",
+    "tempo_confidence",
+    "tempo_second_bpm",
+    "tempo_status",
     "beat_strength",
     "pulse_clarity",
     "onset_rate",
     "key",
     "mode",
     "key_confidence",
+    "key_status",
     "harmonic_ratio",
     "zcr_active_cv",
     "spectral_flatness_active",
@@ -271,9 +287,10 @@ class _Intermediates:
         log_mel = librosa.power_to_db(mel)
         flux = librosa.onset.onset_strength(S=log_mel, sr=sr)
         harmonic, percussive = _hpss(mel)
-        percussive_envelope = librosa.onset.onset_strength(S=librosa.power_to_db(percussive), sr=sr)
-        tempo = float(librosa.feature.tempo(onset_envelope=percussive_envelope, sr=sr)[0])
-        _, beats = librosa.beat.beat_track(onset_envelope=percussive_envelope, sr=sr, bpm=tempo)
+        harmonic_energy = float(harmonic.sum(dtype=np.float64))
+        percussive_energy = float(percussive.sum(dtype=np.float64))
+        percussive_db = librosa.power_to_db(percussive)
+        percussive_envelope = librosa.onset.onset_strength(S=percussive_db, sr=sr)
         centroid = librosa.feature.spectral_centroid(S=S, sr=sr)
         return cls(
             y=padded,
@@ -289,11 +306,14 @@ class _Intermediates:
             flux=flux,
             onsets=librosa.onset.onset_detect(onset_envelope=flux, sr=sr),
             mel=mel,
-            harmonic_energy=float(harmonic.sum(dtype=np.float64)),
-            percussive_energy=float(percussive.sum(dtype=np.float64)),
+            harmonic_energy=harmonic_energy,
+            percussive_energy=percussive_energy,
             percussive_envelope=percussive_envelope,
-            tempo=tempo,
-            beats=beats,
+            tempo=estimate_tempo(
+                percussive_db,
+                percussive_envelope,
+                _share(percussive_energy, harmonic_energy + percussive_energy),
+            ),
         )
 
     @classmethod
@@ -304,10 +324,10 @@ class _Intermediates:
         sr = SAMPLE_RATE
         mel = librosa.feature.melspectrogram(y=padded, sr=sr, n_mels=N_MELS)
         harmonic, percussive = librosa.decompose.hpss(mel, kernel_size=HPSS_KERNEL)
-        percussive_envelope = librosa.onset.onset_strength(S=librosa.power_to_db(percussive), sr=sr)
-        tempo = float(librosa.feature.tempo(onset_envelope=percussive_envelope, sr=sr)[0])
-        # beat_track estimates the tempo again from the envelope (same defaults, same value).
-        _, beats = librosa.beat.beat_track(onset_envelope=percussive_envelope, sr=sr)
+        harmonic_energy = float(harmonic.sum(dtype=np.float64))
+        percussive_energy = float(percussive.sum(dtype=np.float64))
+        percussive_db = librosa.power_to_db(percussive)
+        percussive_envelope = librosa.onset.onset_strength(S=percussive_db, sr=sr)
         return cls(
             y=padded,
             rms=librosa.feature.rms(S=np.abs(librosa.stft(padded)), frame_length=N_FFT)[0],
@@ -322,12 +342,19 @@ class _Intermediates:
             flux=librosa.onset.onset_strength(y=padded, sr=sr),
             onsets=librosa.onset.onset_detect(y=padded, sr=sr),
             mel=librosa.feature.melspectrogram(y=padded, sr=sr, n_mels=N_MELS),
-            harmonic_energy=float(harmonic.sum(dtype=np.float64)),
-            percussive_energy=float(percussive.sum(dtype=np.float64)),
+            harmonic_energy=harmonic_energy,
+            percussive_energy=percussive_energy,
             percussive_envelope=percussive_envelope,
-            tempo=tempo,
-            beats=beats,
+            tempo=estimate_tempo(
+                percussive_db,
+                percussive_envelope,
+                _share(percussive_energy, harmonic_energy + percussive_energy),
+            ),
         )
+
+
+def _share(part: float, total: float) -> float:
+    return part / total if total > 0 else 0.0
 
 
 def _hpss(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,7 +399,7 @@ def _finish(series: _Intermediates, n_samples: int) -> Features:
     duration = n_samples / SAMPLE_RATE
     features["duration_s"] = duration
     if n_samples == 0:
-        features["status"] = "too_short"
+        features["status"] = features["tempo_status"] = features["key_status"] = "too_short"
         return features
 
     y = series.y[:n_samples].astype(np.float64)
@@ -419,6 +446,8 @@ def _finish(series: _Intermediates, n_samples: int) -> Features:
         features.update(_rhythm(series, duration))
         features["modulation_4hz"] = _modulation_depth(series.mel)
         features.update(descriptors(features))
+    if features["status"] != "ok":
+        features["tempo_status"] = features["key_status"] = features["status"]
     return _finite(features)
 
 
@@ -429,10 +458,14 @@ def _db(mean_square: float) -> float:
 
 
 def _tonal(chroma: np.ndarray) -> Features:
-    """Key and mode: the rotation of the Temperley profiles that best fits the mean chroma."""
+    """Key and mode: the rotation of the Temperley profiles that best fits the mean chroma.
+
+    Under `ATONAL_BELOW` no key profile fits better than noise does: key and mode are None
+    and ``key_status`` says ``"atonal"``; the confidence is kept.
+    """
     profile = chroma.sum(axis=1, dtype=np.float64)
     if not np.ptp(profile) > 0:
-        return {"key": None, "mode": None, "key_confidence": None}
+        return {"key": None, "mode": None, "key_confidence": 0.0, "key_status": "atonal"}
     best = (-2.0, 0, "major")
     for mode, template in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
         for tonic in range(12):
@@ -440,15 +473,27 @@ def _tonal(chroma: np.ndarray) -> Features:
             if r > best[0]:
                 best = (r, tonic, mode)
     r, tonic, mode = best
-    return {"key": PITCH_CLASSES[tonic], "mode": mode, "key_confidence": max(r, 0.0)}
+    confidence = max(r, 0.0)
+    if confidence < ATONAL_BELOW:
+        return {"key": None, "mode": None, "key_confidence": confidence, "key_status": "atonal"}
+    return {
+        "key": PITCH_CLASSES[tonic],
+        "mode": mode,
+        "key_confidence": confidence,
+        "key_status": "ok",
+    }
 
 
 def _rhythm(series: _Intermediates, duration: float) -> Features:
     envelope = series.percussive_envelope.astype(np.float64)
-    beats = np.asarray(series.beats, dtype=int)
-    tempo = _refined_tempo(series.tempo, beats)
+    estimate: TempoEstimate = series.tempo
+    beats = estimate.beats
+    tempo = estimate.tempo_bpm
     out: Features = {
-        "tempo_bpm": tempo if tempo > 0 else None,
+        "tempo_bpm": tempo,
+        "tempo_confidence": estimate.confidence,
+        "tempo_second_bpm": estimate.second_bpm,
+        "tempo_status": estimate.status,
         "onset_rate": len(series.onsets) / duration,
         "beat_strength": None,
         "pulse_clarity": None,
@@ -464,29 +509,9 @@ def _rhythm(series: _Intermediates, duration: float) -> Features:
         o_mean = float(envelope[between].mean()) if between.any() else 0.0
         if b_mean + o_mean > 0:
             out["beat_strength"] = _clip((b_mean - o_mean) / (b_mean + o_mean))
-    if tempo > 0:
+    if tempo is not None:
         out["pulse_clarity"] = _pulse_clarity(envelope, 60 * SAMPLE_RATE / HOP_LENGTH / tempo)
     return out
-
-
-def _refined_tempo(tempo: float, beats: np.ndarray) -> float:
-    """The tempogram's tempo, refined to the mean interval of the beats that follow it.
-
-    The tempogram measures the period in whole frames (23 ms): near 120 BPM a lag of 21 or 22
-    frames reads 123.0 or 117.5 BPM, and above 170 BPM one frame is more than 6%. The tracked
-    beats land on the true onsets, so their mean interval has sub-frame resolution. Intervals
-    more than 20% off the tempogram's period (a skipped or doubled beat) are left out, and the
-    refinement is kept only if it moves the tempo by less than 6% (within one lag step).
-    """
-    if tempo <= 0 or len(beats) < 5:
-        return tempo
-    period = 60 * SAMPLE_RATE / HOP_LENGTH / tempo
-    intervals = np.diff(beats).astype(np.float64)
-    regular = intervals[np.abs(intervals / period - 1) <= 0.2]
-    if len(regular) < 4:
-        return tempo
-    refined = 60 * SAMPLE_RATE / HOP_LENGTH / float(regular.mean())
-    return refined if abs(refined / tempo - 1) < 0.06 else tempo
 
 
 def _pulse_clarity(envelope: np.ndarray, period_frames: float) -> float | None:

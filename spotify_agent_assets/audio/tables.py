@@ -43,15 +43,27 @@ AUDIO_QUARANTINE = TableContract(
     ),
 )
 
-_STRING_FEATURES = frozenset({"extractor_version", "status", "key", "mode"})
+_STRING_FEATURES = frozenset(
+    {"extractor_version", "status", "key", "mode", "tempo_status", "key_status"}
+)
 _FEATURE_DESCRIPTIONS = {
     "extractor_version": "Version of the feature definitions that produced the row",
     "status": "ok, silent, too_short, or failed (analysis error, see error)",
     "duration_s": "Duration analysed in seconds",
     "loudness_db": "Integrated RMS loudness in dBFS",
-    "tempo_bpm": "Tempo in beats per minute (null unless status is ok)",
-    "key": "Tonic pitch class (C, C#, ..., B)",
-    "mode": "major or minor",
+    "tempo_bpm": "Tempo in beats per minute (at the start if it changes); null unless "
+    "tempo_status is ok or low_confidence",
+    "tempo_confidence": "Confidence of tempo_bpm in [0, 1] (pulse strength, metrical decision, "
+    "beats on onsets); set whenever status is ok, also when tempo_bpm is null",
+    "tempo_second_bpm": "The tempo the clip changes to (second half), null unless it changes",
+    "tempo_status": "Why tempo_bpm is what it is: ok, low_confidence (reported, flagged), "
+    "no_pulse (null: speech, noise, no steady beat), or the row's status when not ok",
+    "key": "Tonic pitch class (C, C#, ..., B); null unless key_status is ok",
+    "mode": "major or minor; null unless key_status is ok",
+    "key_confidence": "Correlation of the best key profile, floored at 0; set whenever status "
+    "is ok, also when key is null",
+    "key_status": "ok, atonal (key_confidence under features.ATONAL_BELOW: no tonal centre, "
+    "key and mode null), or the row's status when not ok",
     **{name: f"Spotify-style descriptor in [0, 1] ({name})" for name in DESCRIPTORS},
 }
 

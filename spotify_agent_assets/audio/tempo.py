@@ -1,0 +1,374 @@
+"""Tempo from evidence in the audio: the metrical level is chosen by the drums, not by a prior.
+
+`estimate_tempo(percussive_db, envelope, percussive_share)` takes the percussive part of the
+mel spectrogram (dB), its onset envelope at `FRAME_RATE` and its share of the energy, and
+returns a `TempoEstimate`:
+
+1. **Is there a pulse?** Not without attacks (a percussive share under `MIN_PERCUSSIVE_SHARE`).
+   Otherwise the autocorrelation of the envelope over the lags of 40-320 BPM; its highest peak
+   (over the zero-lag energy) is the pulse strength. Speech, noise and beatless ambience stay
+   under `NO_PULSE_BELOW` (their onsets do not repeat at any one lag): no tempo.
+2. **The finest steady pulse (tatum)**: the strongest autocorrelation peak (the beat, two beats
+   or a bar) divided by 2, 3, 4, 6 or 8, the finest division that still has a peak of at least
+   `TATUM_SHARE` of the strongest (`_tatum_lag`); beats are tracked at that period
+   (``librosa.beat.beat_track``, dynamic programming).
+3. **Climbing the metrical hierarchy**: the tracked pulses are grouped in twos (threes when that
+   accent is clearly better: a shuffle) level by level, the strongest phase kept. Per pulse, the
+   onset strength in three bands (kick-like under 150 Hz, snare/voice-like 150-5000 Hz, hat-like
+   above). A level in `MIN_BPM`-`MAX_BPM` where the snare-like band alternates against the
+   kick-like one (`_backbeat`: a snare on 2 and 4) is the beat. Without a backbeat, grouping goes
+   on while the off positions carry only subdivisions (`_grouping_score`: hats alone, or much
+   weaker attacks, on the "and"s) and stops where they carry kick or snare energy of their own
+   (a four-on-the-floor kick, chords struck on every beat); always while faster than `MAX_BPM`,
+   never below `MIN_BPM`.
+4. **Tempo**: beats tracked again at the chosen level, their mean interval (sub-frame, not
+   quantised to whole lags as a tempogram is).
+5. **A tempo change**: for clips of `CHANGE_MIN_S` or more, the period near the chosen beat is
+   measured in each quarter; when the first two quarters agree, the last two agree, and the
+   halves differ by more than `CHANGE_MIN_RATIO`, each half is estimated on its own and the
+   second half's tempo is `second_bpm`.
+
+``confidence`` in [0, 1] is the product of the pulse strength (scaled so `FULL_PULSE` is 1), the
+margin of the last metrical decision (how far the grouping score was from its threshold) and
+the share of tracked beats that land on an onset. Under `LOW_CONFIDENCE_BELOW` the tempo is
+still reported, with ``status`` ``"low_confidence"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 22_050
+HOP_LENGTH = 512
+FRAME_RATE = SAMPLE_RATE / HOP_LENGTH
+N_MELS = 128
+# Onset bands by mel band centre: kick and bass, snare body/noise and voices, hats and cymbals.
+BAND_EDGES_HZ = (150.0, 5000.0)
+QUIET_BAND = 0.1
+PULSE_MIN_BPM, PULSE_MAX_BPM = 40.0, 320.0
+MIN_PERCUSSIVE_SHARE = 0.03
+TATUM_MAX_BPM = 520.0
+TATUM_SHARE = 0.3
+MIN_BPM, MAX_BPM = 55.0, 215.0
+# Grouping score (weighted share of off-position energy) under which a level is a subdivision.
+GROUP_BELOW = 0.45
+TRIPLE_MARGIN = 0.2
+BACKBEAT_MIN = 0.35
+BACKBEAT_KICK_SLACK = 0.25
+BAND_RATIO_CAP = np.array([1.5, 1.5, 1.0])
+BAND_WEIGHT = np.array([1.0, 1.0, 0.5])
+NO_PULSE_BELOW = 0.2
+FULL_PULSE = 0.5
+NO_PULSE_CONFIDENCE = 0.3
+LOW_CONFIDENCE_BELOW = 0.45
+CHANGE_MIN_S = 16.0
+CHANGE_MIN_RATIO = 1.08
+CHANGE_STABLE = 0.04
+CHANGE_SEARCH = 0.4
+
+
+@dataclass(frozen=True)
+class TempoEstimate:
+    """The tempo (None without a pulse), its confidence, a second tempo, why, and the beats."""
+
+    tempo_bpm: float | None
+    confidence: float
+    second_bpm: float | None
+    status: str  # "ok", "low_confidence" or "no_pulse"
+    beats: np.ndarray = field(repr=False)  # beat frames at the chosen level (empty: none)
+
+
+def estimate_tempo(
+    percussive_db: np.ndarray, envelope: np.ndarray, percussive_share: float
+) -> TempoEstimate:
+    """The tempo of a clip from its percussive mel spectrogram (dB) and onset envelope.
+
+    ``percussive_share`` is the percussive part's share of the mel energy: under
+    `MIN_PERCUSSIVE_SHARE` there are no attacks to count (a pad, a drone) and the envelope is
+    residue (a lossy codec's block edges, measured at 164 "BPM" on an Ogg pad): no pulse.
+    """
+    envelope = np.asarray(envelope, dtype=np.float64)
+    if percussive_share < MIN_PERCUSSIVE_SHARE:
+        return TempoEstimate(None, 0.0, None, "no_pulse", np.zeros(0, dtype=int))
+    bands = band_envelopes(percussive_db, len(envelope))
+    estimate = _estimate_segment(envelope, bands)
+    if estimate.tempo_bpm is None or len(envelope) < CHANGE_MIN_S * FRAME_RATE:
+        return estimate
+    split = _tempo_change_split(envelope, 60 * FRAME_RATE / estimate.tempo_bpm)
+    if split is None:
+        return estimate
+    first = _estimate_segment(envelope[:split], bands[:, :split])
+    second = _estimate_segment(envelope[split:], bands[:, split:])
+    if first.tempo_bpm is None or second.tempo_bpm is None:
+        return estimate
+    ratio = second.tempo_bpm / first.tempo_bpm
+    if max(ratio, 1 / ratio) < CHANGE_MIN_RATIO:
+        return estimate  # the halves agree after all: one tempo
+    return TempoEstimate(
+        tempo_bpm=first.tempo_bpm,
+        confidence=min(first.confidence, second.confidence),
+        second_bpm=second.tempo_bpm,
+        status=first.status if first.status != "ok" else second.status,
+        beats=np.concatenate([first.beats, second.beats + split]),
+    )
+
+
+def band_envelopes(percussive_db: np.ndarray, frames: int) -> np.ndarray:
+    """Onset strength in the three `BAND_EDGES_HZ` bands, aligned with librosa's envelope.
+
+    The rise of *amplitude* (not of dB as librosa's envelope) summed over the band's mel bins:
+    a hat played at half velocity rises half as much, where in dB it rises as far from silence
+    as a loud one, and the metrical level is read from such accents. Each band is scaled to a
+    mean of 1 so the bands compare by pattern, not loudness. Shifted as librosa's
+    ``onset_strength`` (lag 1, centred: ``1 + n_fft // (2 hop)`` frames) so positions agree.
+    """
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels=percussive_db.shape[0], fmax=SAMPLE_RATE / 2)
+    low, high = np.searchsorted(centres, BAND_EDGES_HZ)
+    amplitude = librosa.db_to_amplitude(percussive_db.astype(np.float64))
+    rise = np.maximum(0.0, np.diff(amplitude, axis=1))
+    rows = [rise[:low].sum(axis=0), rise[low:high].sum(axis=0), rise[high:].sum(axis=0)]
+    shift = 1 + 2048 // (2 * HOP_LENGTH)
+    out = np.zeros((3, frames))
+    for band, row in enumerate(rows):
+        usable = row[: max(frames - shift, 0)]
+        out[band, shift : shift + len(usable)] = usable
+    # A band with next to nothing in it (the hats of a kick-only groove) is not scaled up
+    # into a pattern of its own: no band is scaled more than `QUIET_BAND` of the loudest.
+    means = out.mean(axis=1, keepdims=True)
+    scale = np.maximum(means, QUIET_BAND * means.max())
+    return np.divide(out, scale, out=np.zeros_like(out), where=scale > 0)
+
+
+def autocorrelation(envelope: np.ndarray) -> np.ndarray:
+    """The autocorrelation of the mean-removed envelope over lag 0 (zeros if it is flat)."""
+    centred = envelope - envelope.mean()
+    n = len(centred)
+    spectrum = np.fft.rfft(centred, 2 * n)
+    ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+    return ac / ac[0] if ac[0] > 0 else np.zeros(n)
+
+
+def _estimate_segment(envelope: np.ndarray, bands: np.ndarray) -> TempoEstimate:
+    none = TempoEstimate(None, 0.0, None, "no_pulse", np.zeros(0, dtype=int))
+    ac = autocorrelation(envelope)
+    lags = _lag_range(PULSE_MIN_BPM, PULSE_MAX_BPM, len(ac))
+    if lags is None:
+        return none
+    strongest = float(ac[lags].max())
+    pulse = _clip(strongest / FULL_PULSE)
+    if strongest < NO_PULSE_BELOW:
+        return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
+    tatum = _tatum_lag(ac, lags)
+    beats = _track(envelope, 60 * FRAME_RATE / tatum)
+    if len(beats) < 4:
+        return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
+    period, margin = _metrical_level(beats, bands, tatum)
+    beats = _track(envelope, 60 * FRAME_RATE / period)
+    tempo = _refined_tempo(60 * FRAME_RATE / period, beats)
+    confidence = pulse * (0.5 + 0.5 * margin) * _on_onset_share(envelope, beats)
+    if confidence < NO_PULSE_CONFIDENCE:
+        # Speech has syllables and noise has bursts, at no steady rate: whatever period the
+        # tracker locks onto is weak, undecided and often missed. No tempo beats a wrong one.
+        return TempoEstimate(None, confidence, None, "no_pulse", none.beats)
+    status = "ok" if confidence >= LOW_CONFIDENCE_BELOW else "low_confidence"
+    return TempoEstimate(tempo, confidence, None, status, beats)
+
+
+def _lag_range(slowest_bpm: float, fastest_bpm: float, n: int) -> np.ndarray | None:
+    low = max(2, math.floor(60 * FRAME_RATE / fastest_bpm))
+    high = min(n - 1, math.ceil(60 * FRAME_RATE / slowest_bpm))
+    return np.arange(low, high + 1) if high > low + 2 else None
+
+
+def _tatum_lag(ac: np.ndarray, lags: np.ndarray) -> float:
+    """The finest pulse that divides the strongest periodicity, as a sub-frame lag.
+
+    The strongest autocorrelation peak may be the beat, two beats or a bar. Its divisions by
+    2, 3, 4, 6 and 8 are tried, finest first; one counts when the autocorrelation has a peak
+    within a frame of it of at least `TATUM_SHARE` of the strongest and its own coarser
+    divisions count too (an eighth-note pulse only under a quarter-note one). Requiring a
+    divisor keeps syncopated accents (a kick three sixteenths after the beat) from posing as
+    the pulse. Parabolic interpolation gives the sub-frame lag.
+    """
+    strongest_lag = _parabolic_peak(ac, int(lags[np.argmax(ac[lags])]))
+    strongest = float(ac[lags].max())
+    shortest = 60 * FRAME_RATE / TATUM_MAX_BPM
+
+    def peak_near(lag: float) -> float | None:
+        centre = round(lag)
+        if lag < shortest or centre < 2 or centre + 2 >= len(ac):
+            return None
+        best = centre - 1 + int(np.argmax(ac[centre - 1 : centre + 2]))
+        if ac[best] < TATUM_SHARE * strongest:
+            return None
+        return _parabolic_peak(ac, best)
+
+    found = {1: strongest_lag}
+    for divisor, coarser in ((2, 1), (3, 1), (4, 2), (6, 3), (8, 4)):
+        if coarser in found and (lag := peak_near(strongest_lag / divisor)) is not None:
+            found[divisor] = lag
+    finest = max(found)
+    # Measured on the finest peak, the lag is the strongest one over the divisor when the
+    # finest peak is shallow; a multiple of the finest peak's own lag otherwise.
+    return strongest_lag / finest if finest > 1 else strongest_lag
+
+
+def _parabolic_peak(ac: np.ndarray, lag: int) -> float:
+    left, centre, right = ac[lag - 1], ac[lag], ac[lag + 1]
+    curvature = left - 2 * centre + right
+    offset = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
+    return lag + max(-0.5, min(0.5, offset))
+
+
+def _track(envelope: np.ndarray, bpm: float) -> np.ndarray:
+    import librosa
+
+    _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=SAMPLE_RATE, bpm=bpm)
+    return np.asarray(beats, dtype=int)
+
+
+def _metrical_level(beats: np.ndarray, bands: np.ndarray, tatum: float) -> tuple[float, float]:
+    """The beat period (frames) grouped up from the tatum's beats, and the decision margin.
+
+    The pulses are grouped in twos (or threes, when that accent is clearly better) level by
+    level down to `MIN_BPM`. A level in `MIN_BPM`-`MAX_BPM` with a backbeat (`_backbeat` at
+    least `BACKBEAT_MIN`; the strongest if several) is the beat. Without one, grouping goes on
+    while the off positions are a subdivision (score under `GROUP_BELOW`), and always while
+    the beat is faster than `MAX_BPM`. The margin is how far the deciding score was from its
+    threshold (0 on it, 1 far away).
+    """
+    strengths = _beat_strengths(beats, bands)
+    period = tatum
+    levels: list[tuple[float, float, float]] = []  # (period, grouping score, backbeat)
+    while strengths.shape[1] >= 4:
+        scores = {g: _grouping_score(strengths, g) for g in (2, 3)}
+        # Twos unless threes are clearly better: triplets (a shuffle) are the exception.
+        group = 3 if scores[3] < scores[2] - TRIPLE_MARGIN else 2
+        levels.append((period, scores[group], _backbeat(strengths)))
+        if 60 * FRAME_RATE / (period * group) < MIN_BPM:
+            break
+        strengths = strengths[:, _strong_phase(strengths, group) :: group]
+        period *= group
+    in_range = [level for level in levels if MIN_BPM <= 60 * FRAME_RATE / level[0] <= MAX_BPM]
+    if in_range:
+        best = max(in_range, key=lambda level: level[2])
+        if best[2] >= BACKBEAT_MIN:
+            return best[0], _clip((best[2] - BACKBEAT_MIN) / BACKBEAT_MIN)
+    for period, score, _ in levels:
+        too_fast = 60 * FRAME_RATE / period > MAX_BPM
+        if not too_fast and score >= GROUP_BELOW:
+            return period, _clip((score - GROUP_BELOW) / GROUP_BELOW)
+    return levels[-1][0] if levels else tatum, 0.0
+
+
+def _backbeat(strengths: np.ndarray) -> float:
+    """How clearly the snare-like band alternates against the kick-like band, in [0, 1].
+
+    Pulses in twos: the mid band's contrast between the two phases (a snare on 2 and 4), when
+    the low band is not louder on the same phase (the kick on 1 and 3, or on every beat). On
+    eighths under a backbeat the snare and the kick share the on-beat phase: no backbeat.
+    """
+    usable = strengths.shape[1] // 2 * 2
+    if usable < 4:
+        return 0.0
+    low, mid, _ = strengths[:, :usable].reshape(3, -1, 2).mean(axis=1)
+    if mid.sum() <= 0:
+        return 0.0
+    snare = int(np.argmax(mid))
+    mid_contrast = (mid[snare] - mid[1 - snare]) / mid.sum()
+    low_contrast = (low[1 - snare] - low[snare]) / max(low.sum(), 1e-9)
+    return float(mid_contrast) if low_contrast >= -BACKBEAT_KICK_SLACK else 0.0
+
+
+def _beat_strengths(beats: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """Per band and beat: the band's onset peak within one frame of the beat."""
+    frames = bands.shape[1]
+    near = np.clip(beats[None, :] + np.arange(-1, 2)[:, None], 0, frames - 1)
+    return bands[:, near].max(axis=1)
+
+
+def _strong_phase(strengths: np.ndarray, group: int) -> int:
+    usable = strengths.shape[1] // group * group
+    folded = strengths[:, :usable].reshape(3, -1, group).mean(axis=1)
+    return int(np.argmax(folded.sum(axis=0)))
+
+
+def _grouping_score(strengths: np.ndarray, group: int) -> float:
+    """How much the off positions of a group of pulses weigh against the strong one, in [0, 1].
+
+    Per band, the mean onset strength at the other positions over that at the strongest phase
+    (capped at 1), weighted by the band's share of the strong phase's energy. A band that is
+    loud on the off positions (a snare on 2 and 4 against a kick on 1 and 3) scores 1; hats
+    alone on the off eighths score the hats' share only.
+    """
+    usable = strengths.shape[1] // group * group
+    if usable < 2 * group:
+        return 1.0
+    folded = strengths[:, :usable].reshape(3, -1, group).mean(axis=1)  # (band, phase)
+    phase = int(np.argmax(folded.sum(axis=0)))
+    strong = folded[:, phase]
+    off = np.delete(folded, phase, axis=1).max(axis=1)
+    weights = strong + off
+    if weights.sum() <= 0:
+        return 1.0
+    # A kick or snare louder off the strong phase (the snare on 2 and 4) counts up to 1.5: it
+    # is another instrument's beat, not a subdivision. Hats off the beat (an open hat on every
+    # "and") are the classic subdivision: the high band counts at most 1, at half weight.
+    ratios = np.minimum(BAND_RATIO_CAP, off / np.maximum(strong, 1e-9))
+    weights = weights * BAND_WEIGHT
+    return float((ratios * weights).sum() / weights.sum())
+
+
+def _on_onset_share(envelope: np.ndarray, beats: np.ndarray) -> float:
+    """The share of beats with an onset above the envelope's median within one frame."""
+    if len(beats) == 0:
+        return 0.0
+    near = np.clip(beats[None, :] + np.arange(-1, 2)[:, None], 0, len(envelope) - 1)
+    return float((envelope[near].max(axis=0) > np.median(envelope)).mean())
+
+
+def _refined_tempo(tempo: float, beats: np.ndarray) -> float:
+    """The tempo refined to the mean interval of the tracked beats (sub-frame resolution).
+
+    Intervals more than 20% off the period (a skipped or doubled beat) are left out, and the
+    refinement is kept only if it moves the tempo by less than 6% (within one lag step).
+    """
+    if len(beats) < 5:
+        return tempo
+    period = 60 * FRAME_RATE / tempo
+    intervals = np.diff(beats).astype(np.float64)
+    regular = intervals[np.abs(intervals / period - 1) <= 0.2]
+    if len(regular) < 4:
+        return tempo
+    refined = 60 * FRAME_RATE / float(regular.mean())
+    return refined if abs(refined / tempo - 1) < 0.06 else tempo
+
+
+def _tempo_change_split(envelope: np.ndarray, period: float) -> int | None:
+    """The middle frame when the beat period differs between the halves and holds in each."""
+    n = len(envelope)
+    quarter = n // 4
+    periods = []
+    for index in range(4):
+        ac = autocorrelation(envelope[index * quarter : (index + 1) * quarter])
+        low = max(2, math.floor(period * (1 - CHANGE_SEARCH)))
+        high = min(len(ac) - 2, math.ceil(period * (1 + CHANGE_SEARCH)))
+        if high <= low:
+            return None
+        lag = low + int(np.argmax(ac[low : high + 1]))
+        periods.append(_parabolic_peak(ac, lag))
+    first, second = (periods[0] + periods[1]) / 2, (periods[2] + periods[3]) / 2
+    stable = all(
+        abs(a / b - 1) <= CHANGE_STABLE for a, b in ((periods[0], periods[1]), periods[2:])
+    )
+    changed = max(first / second, second / first) >= CHANGE_MIN_RATIO
+    return n // 2 if stable and changed else None
+
+
+def _clip(value: float) -> float:
+    return min(1.0, max(0.0, value))
