@@ -86,6 +86,11 @@ Spotify-style descriptors, from the features above only (`descriptors`), ``c(x)`
 The weights are set by hand, not trained: on the seed-7 sample world speechiness is 0.68-0.90
 for every speech-like clip and at most 0.46 for music; on ``../shared/data/audio`` the LibriSpeech
 reading scores 0.82, a robin's call 0.53 and the music 0.28-0.46.
+
+Content features (`content_features.CONTENT_FEATURE_NAMES`, status ``ok`` only): harmonicity,
+syllable rate, pitch stability, high-pitch share, tuning concentration, rhythm regularity and
+stationarity, from ``S``, the mel spectrogram, the flux and the frame RMS; definitions in
+`spotify_agent_assets.audio.content_features`.
 """
 
 from __future__ import annotations
@@ -102,7 +107,7 @@ from spotify_agent_assets.audio.tempo import TempoEstimate, estimate_tempo
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 SAMPLE_RATE = 22_050
 N_FFT = 2048
@@ -287,8 +292,6 @@ class _Intermediates:
         log_mel = librosa.power_to_db(mel)
         flux = librosa.onset.onset_strength(S=log_mel, sr=sr)
         harmonic, percussive = _hpss(mel)
-        harmonic_energy = float(harmonic.sum(dtype=np.float64))
-        percussive_energy = float(percussive.sum(dtype=np.float64))
         percussive_db = librosa.power_to_db(percussive)
         percussive_envelope = librosa.onset.onset_strength(S=percussive_db, sr=sr)
         centroid = librosa.feature.spectral_centroid(S=S, sr=sr)
@@ -306,14 +309,10 @@ class _Intermediates:
             flux=flux,
             onsets=librosa.onset.onset_detect(onset_envelope=flux, sr=sr),
             mel=mel,
-            harmonic_energy=harmonic_energy,
-            percussive_energy=percussive_energy,
+            harmonic_energy=float(harmonic.sum(dtype=np.float64)),
+            percussive_energy=float(percussive.sum(dtype=np.float64)),
             percussive_envelope=percussive_envelope,
-            tempo=estimate_tempo(
-                percussive_db,
-                percussive_envelope,
-                _share(percussive_energy, harmonic_energy + percussive_energy),
-            ),
+            tempo=estimate_tempo(percussive_db, percussive_envelope),
         )
 
     @classmethod
@@ -324,8 +323,6 @@ class _Intermediates:
         sr = SAMPLE_RATE
         mel = librosa.feature.melspectrogram(y=padded, sr=sr, n_mels=N_MELS)
         harmonic, percussive = librosa.decompose.hpss(mel, kernel_size=HPSS_KERNEL)
-        harmonic_energy = float(harmonic.sum(dtype=np.float64))
-        percussive_energy = float(percussive.sum(dtype=np.float64))
         percussive_db = librosa.power_to_db(percussive)
         percussive_envelope = librosa.onset.onset_strength(S=percussive_db, sr=sr)
         return cls(
@@ -342,19 +339,11 @@ class _Intermediates:
             flux=librosa.onset.onset_strength(y=padded, sr=sr),
             onsets=librosa.onset.onset_detect(y=padded, sr=sr),
             mel=librosa.feature.melspectrogram(y=padded, sr=sr, n_mels=N_MELS),
-            harmonic_energy=harmonic_energy,
-            percussive_energy=percussive_energy,
+            harmonic_energy=float(harmonic.sum(dtype=np.float64)),
+            percussive_energy=float(percussive.sum(dtype=np.float64)),
             percussive_envelope=percussive_envelope,
-            tempo=estimate_tempo(
-                percussive_db,
-                percussive_envelope,
-                _share(percussive_energy, harmonic_energy + percussive_energy),
-            ),
+            tempo=estimate_tempo(percussive_db, percussive_envelope),
         )
-
-
-def _share(part: float, total: float) -> float:
-    return part / total if total > 0 else 0.0
 
 
 def _hpss(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

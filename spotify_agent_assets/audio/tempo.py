@@ -1,13 +1,12 @@
 """Tempo from evidence in the audio: the metrical level is chosen by the drums, not by a prior.
 
-`estimate_tempo(percussive_db, envelope, percussive_share)` takes the percussive part of the
-mel spectrogram (dB), its onset envelope at `FRAME_RATE` and its share of the energy, and
-returns a `TempoEstimate`:
+`estimate_tempo(percussive_db, envelope)` takes the percussive part of the mel spectrogram (dB)
+and its onset envelope at `FRAME_RATE` and returns a `TempoEstimate`:
 
-1. **Is there a pulse?** Not without attacks (a percussive share under `MIN_PERCUSSIVE_SHARE`).
-   Otherwise the autocorrelation of the envelope over the lags of 40-320 BPM; its highest peak
-   (over the zero-lag energy) is the pulse strength. Speech, noise and beatless ambience stay
-   under `NO_PULSE_BELOW` (their onsets do not repeat at any one lag): no tempo.
+1. **Is there a pulse?** The autocorrelation of the envelope over the lags of 40-320 BPM; its
+   highest peak (over the zero-lag energy) is the pulse strength. Speech, noise and beatless
+   ambience stay under `NO_PULSE_BELOW` (their onsets do not repeat at any one lag), or their
+   confidence (below) under `NO_PULSE_CONFIDENCE`: no tempo.
 2. **The finest steady pulse (tatum)**: the strongest autocorrelation peak (the beat, two beats
    or a bar) divided by 2, 3, 4, 6 or 8, the finest division that still has a peak of at least
    `TATUM_SHARE` of the strongest (`_tatum_lag`); beats are tracked at that period
@@ -49,7 +48,6 @@ N_MELS = 128
 BAND_EDGES_HZ = (150.0, 5000.0)
 QUIET_BAND = 0.1
 PULSE_MIN_BPM, PULSE_MAX_BPM = 40.0, 320.0
-MIN_PERCUSSIVE_SHARE = 0.03
 TATUM_MAX_BPM = 520.0
 TATUM_SHARE = 0.3
 MIN_BPM, MAX_BPM = 55.0, 215.0
@@ -81,18 +79,9 @@ class TempoEstimate:
     beats: np.ndarray = field(repr=False)  # beat frames at the chosen level (empty: none)
 
 
-def estimate_tempo(
-    percussive_db: np.ndarray, envelope: np.ndarray, percussive_share: float
-) -> TempoEstimate:
-    """The tempo of a clip from its percussive mel spectrogram (dB) and onset envelope.
-
-    ``percussive_share`` is the percussive part's share of the mel energy: under
-    `MIN_PERCUSSIVE_SHARE` there are no attacks to count (a pad, a drone) and the envelope is
-    residue (a lossy codec's block edges, measured at 164 "BPM" on an Ogg pad): no pulse.
-    """
+def estimate_tempo(percussive_db: np.ndarray, envelope: np.ndarray) -> TempoEstimate:
+    """The tempo of a clip from its percussive mel spectrogram (dB) and onset envelope."""
     envelope = np.asarray(envelope, dtype=np.float64)
-    if percussive_share < MIN_PERCUSSIVE_SHARE:
-        return TempoEstimate(None, 0.0, None, "no_pulse", np.zeros(0, dtype=int))
     bands = band_envelopes(percussive_db, len(envelope))
     estimate = _estimate_segment(envelope, bands)
     if estimate.tempo_bpm is None or len(envelope) < CHANGE_MIN_S * FRAME_RATE:
