@@ -18,6 +18,8 @@ from spotify_agent_assets.streams.event_schema import BOOL_COLUMNS, stream_event
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from spotify_agent_assets.streams.event_spill import EventSpill
+
 SORT_KEYS = [("ts", "ascending"), ("event_id", "ascending")]
 # Rows sharing a timestamp with a neighbour that are put in order one run at a time; more
 # (timestamps in seconds, say) and the whole day is sorted by both columns instead.
@@ -33,36 +35,41 @@ class DayPartitions(Mapping[dt.date, "pa.Table"]):
     """``IngestResult.events_by_day``: each day's complete partition, built when asked for.
 
     Holding every day as a finished table would cost the whole run's rows as plain strings
-    (2.2 GiB for 10M events); instead the run's events stay in their compact batches
-    (``event_batches``) and a day is gathered from them, decoded, sorted and merged with its
-    existing rows on access. Write a day and drop it, and memory stays at the working set.
+    (2.2 GiB for 10M events); instead the run's events wait on disk grouped by day
+    (``event_spill``) and a day is read back, decoded, sorted and merged with its existing
+    rows on access. Write a day and drop it, and memory stays at one day's working set.
     Each access builds the table again, equal every time; days may be built on several
     threads at once (the work is Arrow's and numpy's, which release the GIL).
     """
 
     def __init__(
         self,
-        batches: list[EventBatch],
+        spill: EventSpill,
         dictionaries: dict[str, pa.Array],
         keep: Any,
+        batch_starts: Any,
         existing: dict[dt.date, pa.Table],
-        days: set[dt.date],
+        new_rows: dict[dt.date, int],
     ) -> None:
-        self._batches = batches
+        self._spill = spill
         self._dictionaries = dictionaries
-        self._rows = _rows_by_day(batches, keep)
+        self._keep = keep
+        self._batch_starts = batch_starts
         self._existing = existing
-        self._days = sorted(days)
+        self._new_rows = new_rows
+        self._days = sorted(new_rows)
 
     def __getitem__(self, day: dt.date) -> pa.Table:
-        if day not in self._days:
+        import numpy as np
+
+        if day not in self._new_rows:
             raise KeyError(day)
-        pieces = self._rows.get(day)
-        new = None
-        if pieces:
-            new = _gather_day(
-                [(self._batches[i], rows) for i, rows in pieces], self._dictionaries, day
-            )
+        pieces = []
+        for index, rows, events in self._spill.day_pieces((day - EPOCH).days):
+            kept = np.flatnonzero(self._keep[self._batch_starts[index] + rows])
+            if len(kept):
+                pieces.append((events, kept))
+        new = _gather_day(pieces, self._dictionaries, day) if pieces else None
         old = self._existing.get(day)
         return merge_day(old, new, presorted=old is None)
 
@@ -74,33 +81,11 @@ class DayPartitions(Mapping[dt.date, "pa.Table"]):
 
     def new_rows(self, day: dt.date) -> int:
         """How many of the day's rows this run added."""
-        return sum(len(rows) for _, rows in self._rows.get(day, []))
+        return self._new_rows.get(day, 0)
 
-
-def _rows_by_day(batches: list[EventBatch], keep: Any) -> dict[dt.date, list[tuple[int, Any]]]:
-    """For each day, the (batch, kept row numbers) pairs holding its events, in batch order
-    and row order within a batch."""
-    import numpy as np
-
-    by_day: dict[dt.date, list[tuple[int, Any]]] = {}
-    offset = 0
-    for index, batch in enumerate(batches):
-        rows = np.flatnonzero(keep[offset : offset + batch.num_rows]).astype(np.int32)
-        offset += batch.num_rows
-        if len(rows) == 0:
-            continue
-        days = batch.days()[rows]
-        low = int(days.min())
-        span = int(days.max()) - low
-        # A stable sort of small integers is a radix sort in numpy.
-        key = (days - low).astype(np.int16 if span < 2**15 else np.int64)
-        order = np.argsort(key, kind="stable")
-        rows, days = rows[order], days[order]
-        starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
-        ends = np.append(starts[1:], len(rows))
-        for start, end in zip(starts, ends, strict=True):
-            by_day.setdefault(day_of(int(days[start])), []).append((index, rows[start:end]))
-    return by_day
+    def close(self) -> None:
+        """Remove the run's spilled events; days cannot be built after this."""
+        self._spill.close()
 
 
 def _gather_day(

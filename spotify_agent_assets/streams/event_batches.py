@@ -179,27 +179,48 @@ def encode_listeners(batches: list[EventBatch]) -> None:
         batch.text["listener_key"] = pa.DictionaryArray.from_arrays(chunk.indices, dictionary)
 
 
-def share_dictionaries(
-    batches: list[EventBatch], key: PseudonymKey, digests: MutableMapping[str, str]
-) -> dict[str, pa.Array]:
-    """One run-wide dictionary per coded column, the batches' ``text`` turned into
-    ``codes`` into it (in place); the listener dictionary holds HMACs, not raw ids.
+class RunDictionaries:
+    """One run-wide dictionary per coded column, grown file by file (``add``), in first-seen
+    order; the listener dictionary holds HMACs, not raw ids.
 
-    The listener dictionary holds each distinct listener once, so HMAC runs once per
-    listener for the whole run. Codes use the smallest integer type the dictionary fits.
-    Column by column, so only one column exists twice at a time.
+    ``add`` turns a file's batches' ``text`` into ``codes`` (int32) into these dictionaries,
+    so the batches can leave memory (``event_spill``) before the run has read every file.
+    HMAC runs once per distinct listener for the whole run: only values new to the run are
+    hashed. The raw listener ids the run has seen stay in memory, for matching the next files.
     """
-    dictionaries: dict[str, pa.Array] = {}
-    for name in CODED_COLUMNS:
-        arrays = [_dictionary(b.text.pop(name)) for b in batches]
-        dictionary, mappings = _unify([a.dictionary for a in arrays])
-        if name == "listener_key":
-            dictionary = pseudonymize(dictionary, key, cache=digests)
-        dictionaries[name] = dictionary
-        dtype = _code_type(len(dictionary))
-        for batch, array, mapping in zip(batches, arrays, mappings, strict=True):
-            batch.codes[name] = _codes(array.indices, mapping.astype(dtype, copy=False))
-    return dictionaries
+
+    def __init__(self, key: PseudonymKey, digests: MutableMapping[str, str]) -> None:
+        import pyarrow as pa
+
+        self._key = key
+        self._digests = digests
+        self._seen = {name: pa.array([], pa.string()) for name in CODED_COLUMNS}
+        self._pseudonyms: list[pa.Array] = []
+
+    def add(self, batches: list[EventBatch]) -> None:
+        """Code the coded columns of one file's ``batches`` (in place), column by column."""
+        import numpy as np
+
+        for name in CODED_COLUMNS:
+            arrays = [_dictionary(b.text.pop(name)) for b in batches]
+            known = len(self._seen[name])
+            union, mappings = _unify([self._seen[name], *(a.dictionary for a in arrays)])
+            if name == "listener_key" and len(union) > known:
+                new = union.slice(known)
+                self._pseudonyms.append(pseudonymize(new, self._key, cache=self._digests))
+            self._seen[name] = union
+            for batch, array, mapping in zip(batches, arrays, mappings[1:], strict=True):
+                batch.codes[name] = _codes(array.indices, mapping.astype(np.int32, copy=False))
+
+    def dictionaries(self) -> dict[str, pa.Array]:
+        """Each coded column's dictionary (HMACs for the listener)."""
+        import pyarrow as pa
+
+        out = dict(self._seen)
+        out["listener_key"] = (
+            pa.concat_arrays(self._pseudonyms) if self._pseudonyms else pa.array([], pa.string())
+        )
+        return out
 
 
 def _unify(dictionaries: list[pa.Array]) -> tuple[pa.Array, list[Any]]:
@@ -207,7 +228,7 @@ def _unify(dictionaries: list[pa.Array]) -> tuple[pa.Array, list[Any]]:
     mapping its positions to positions in the union.
 
     Batches of one file share their dictionary (``encode_listeners``); each distinct one is
-    merged once, recognised by its buffers.
+    merged once, recognised by its buffers. Values of the first dictionary keep their places.
     """
     import numpy as np
     import pyarrow as pa

@@ -1,17 +1,19 @@
 """Landing files in, daily ``streams.stream_events`` partitions and a quarantine table out.
 
 Per file: read (Parquet streamed by row group, repetitive text as dictionaries), validate,
-derive event ids for extended-history exports, keep the valid events in compact batches
+derive event ids for extended-history exports, turn the valid events into compact batches
 (``event_batches``). A file is all-or-nothing: if any part of it is unreadable none of its
 rows land and it is reported in ``unreadable``. Two files are read at a time; results are
-used in the order given. Then, for the whole run: listener ids become their HMAC (once per
-distinct listener), one event per ``event_id`` is kept (the first seen wins: existing rows,
-then files in the order given, then file order), and the events are split by the UTC day of
-``ts`` into partitions merged with the existing ones and sorted by ``(ts, event_id)``, so
-re-running gives byte-identical partitions.
+used in the order given: each file's text becomes codes into run-wide dictionaries (listener
+ids their HMAC, once per distinct listener) and its events go to local disk, split by UTC day
+(``event_spill``), keeping 13 bytes an event in memory. Then, for the whole run: one event per
+``event_id`` is kept (the first seen wins: existing rows, then files in the order given, then
+file order), and each day's events are read back, merged with the day's existing rows and
+sorted by ``(ts, event_id)``, so re-running gives byte-identical partitions.
 
 The pieces: ``readers``, ``validation``, ``pseudonymize``, ``event_ids``, ``event_batches``,
-``dedupe``, ``day_partitions``, ``quarantine`` and ``event_days`` (``affected_days``).
+``event_spill``, ``dedupe``, ``day_partitions``, ``quarantine`` and ``event_days``
+(``affected_days``).
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ from spotify_agent_assets.streams.dedupe import (
 )
 from spotify_agent_assets.streams.event_batches import (
     EventBatch,
+    RunDictionaries,
     encode_listeners,
-    share_dictionaries,
     to_event_batch,
 )
 from spotify_agent_assets.streams.event_days import affected_days
 from spotify_agent_assets.streams.event_ids import derive_event_ids
 from spotify_agent_assets.streams.event_schema import quarantine_schema
+from spotify_agent_assets.streams.event_spill import EventSpill
 from spotify_agent_assets.streams.pseudonymize import PseudonymKey
 from spotify_agent_assets.streams.quarantine import (
     dedupe_quarantine,
@@ -88,6 +91,9 @@ class IngestResult:
     ready to replace the partition as a whole. ``new_events`` counts rows that were not there
     before; ``duplicates_dropped`` counts events dropped because their ``event_id`` was already
     seen (within a file, across files, or in ``existing``).
+
+    The new events wait on local disk until ``close`` (or ``with``), or until the result is
+    collected; days can no longer be built after that.
     """
 
     events_by_day: DayPartitions
@@ -97,6 +103,15 @@ class IngestResult:
     unreadable: list[UnreadableFileError] = field(default_factory=list)
     new_events: int = 0
 
+    def close(self) -> None:
+        self.events_by_day.close()
+
+    def __enter__(self) -> IngestResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def ingest_files(
     paths: Iterable[str | Path],
@@ -105,57 +120,78 @@ def ingest_files(
     existing: pa.Table | None = None,
     filesystem: FileSystem | None = None,
     now: dt.datetime | None = None,
+    spill_directory: str | None = None,
 ) -> IngestResult:
     """Ingest landing files; ``existing`` is the current content of the days they may touch
-    (see ``affected_days``), used to drop events already stored."""
+    (see ``affected_days``), used to drop events already stored. The new events wait on
+    local disk (``event_spill``, under ``spill_directory``, default the system's temporary
+    folder) until ``close`` on the result, or its collection."""
     import numpy as np
 
     quarantined_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     digests: dict[str, str] = {}
-    batches: list[EventBatch] = []
+    run_dictionaries = RunDictionaries(key, digests)
+    spill = EventSpill(spill_directory)
+    # Per event of the run, in run order: all that stays in memory until days are written.
+    hashes: list[Any] = []
+    valid: list[Any] = []
+    days: list[Any] = []
     quarantine_parts: list[pa.Table] = []
     unreadable: list[UnreadableFileError] = []
     files_read = 0
-    for outcome in _read_files(list(paths), key, filesystem, digests):
-        if isinstance(outcome, UnreadableFileError):
-            unreadable.append(outcome)
-            continue
-        events, rejected = outcome
-        files_read += 1
-        batches.extend(events)
-        quarantine_parts.extend(stamp_quarantine(q, quarantined_at) for q in rejected)
-    _release_scratch()
-
-    # Two independent whole-run steps, one per core: the run-wide dictionaries (and the
-    # listener HMACs) and the duplicate search. They touch different fields of the batches.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        shared = pool.submit(share_dictionaries, batches, key, digests)
-        hashes = (
-            np.concatenate([b.hashes for b in batches]) if batches else np.zeros(0, dtype=np.uint64)
-        )
-        valid = np.concatenate([b.valid for b in batches]) if batches else np.zeros(0, dtype=bool)
-        event_ids = _EventIds(batches)
-        keep = first_occurrences_by_hash(hashes, event_ids.at, eligible=valid)
-        dictionaries = shared.result()
-    digests.clear()
-    duplicates = int(np.count_nonzero(valid) - np.count_nonzero(keep))
-    incoming_days = _days_with(batches, keep)
-    old = concat_events([] if existing is None else [existing])
-    if old.num_rows and len(hashes):
-        con = connect()
-        try:
-            old_hashes = hash_strings(old["event_id"], con)
-        finally:
-            con.close()
-        stored = keep & already_stored(hashes, event_ids.at, old_hashes, old["event_id"])
-        duplicates += int(np.count_nonzero(stored))
-        keep &= ~stored
-    del hashes, valid
-    for batch in batches:
-        batch.hashes = None  # only needed to find duplicates
-    _release_scratch()
+    try:
+        for outcome in _read_files(list(paths), key, filesystem, digests):
+            if isinstance(outcome, UnreadableFileError):
+                unreadable.append(outcome)
+                continue
+            events, rejected = outcome
+            files_read += 1
+            # Coded and spilled here, in file order (so first-seen orders are stable), while
+            # the reader threads decode the next files.
+            run_dictionaries.add(events)
+            for batch in events:
+                batch_days = batch.days().astype(np.int32)
+                spill.add(batch, batch_days)
+                hashes.append(batch.hashes)
+                valid.append(batch.valid)
+                days.append(batch_days)
+            del events
+            quarantine_parts.extend(stamp_quarantine(q, quarantined_at) for q in rejected)
+        spill.finish()
+        _release_scratch()
+        dictionaries = run_dictionaries.dictionaries()
+        digests.clear()
+        starts = np.cumsum([0, *(len(h) for h in hashes)])
+        all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        all_valid = np.concatenate(valid) if valid else np.zeros(0, dtype=bool)
+        all_days = np.concatenate(days) if days else np.zeros(0, dtype=np.int32)
+        del hashes, valid, days
+        event_ids = _SpilledEventIds(spill, starts, all_days)
+        keep = first_occurrences_by_hash(all_hashes, event_ids.at, eligible=all_valid)
+        duplicates = int(np.count_nonzero(all_valid) - np.count_nonzero(keep))
+        # Days the files bring events for are rewritten even when all of them are stored
+        # already (equal content): the caller asked for those partitions.
+        incoming_days = {day_of(int(d)) for d in np.unique(all_days[keep])}
+        old = concat_events([] if existing is None else [existing])
+        if old.num_rows and len(all_hashes):
+            con = connect()
+            try:
+                old_hashes = hash_strings(old["event_id"], con)
+            finally:
+                con.close()
+            stored = keep & already_stored(all_hashes, event_ids.at, old_hashes, old["event_id"])
+            duplicates += int(np.count_nonzero(stored))
+            keep &= ~stored
+        del all_hashes, all_valid
+        new_by_day = _count_by_day(all_days, keep)
+        new_by_day = {day: new_by_day.get(day, 0) for day in incoming_days}
+    except BaseException:
+        spill.close()
+        raise
     return IngestResult(
-        events_by_day=DayPartitions(batches, dictionaries, keep, split_by_day(old), incoming_days),
+        events_by_day=DayPartitions(
+            spill, dictionaries, keep, starts, split_by_day(old), new_by_day
+        ),
         quarantined=dedupe_quarantine(_concat_quarantine(quarantine_parts)),
         files_read=files_read,
         duplicates_dropped=duplicates,
@@ -167,49 +203,39 @@ def ingest_files(
 def _release_scratch() -> None:
     """Hand the memory Arrow's allocator keeps from freed scratch buffers back to the OS.
 
-    Reading leaves freed decompression and validation buffers between the batches it keeps
-    (hundreds of MB over 10M events); the allocator would keep them, and every later step
-    would stack its working memory on top.
+    Reading leaves freed decompression and validation buffers behind; the allocator would
+    keep them, and every later step would stack its working memory on top.
     """
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
 
 
-class _EventIds:
+class _SpilledEventIds:
     """The ``event_id`` values at row numbers of the run (all batches end to end)."""
 
-    def __init__(self, batches: list[EventBatch]) -> None:
-        import numpy as np
-
-        self._batches = batches
-        self._starts = np.cumsum([0, *(b.num_rows for b in batches)])
+    def __init__(self, spill: EventSpill, starts: Any, days: Any) -> None:
+        self._spill = spill
+        self._starts = starts
+        self._days = days
 
     def at(self, rows: Any) -> pa.Array:
         """Values at ``rows`` (ascending), in that order."""
         import numpy as np
-        import pyarrow as pa
 
         owner = np.searchsorted(self._starts, rows, side="right") - 1
-        pieces = []
-        for index in np.unique(owner):
-            local = rows[owner == index] - self._starts[index]
-            pieces.append(self._batches[index].event_ids.take(pa.array(local)))
-        if not pieces:
-            return pa.array([], pa.string())
-        return pa.chunked_array(pieces, pa.string()).combine_chunks()
+        return self._spill.event_ids_at(owner, rows - self._starts[owner], self._days[rows])
 
 
-def _days_with(batches: list[EventBatch], keep: Any) -> set[dt.date]:
+def _count_by_day(days: Any, keep: Any) -> dict[dt.date, int]:
+    """Kept events per day."""
     import numpy as np
 
-    numbers: set[int] = set()
-    offset = 0
-    for batch in batches:
-        kept = keep[offset : offset + batch.num_rows]
-        offset += batch.num_rows
-        numbers.update(int(d) for d in np.unique(batch.days()[kept]))
-    return {day_of(number) for number in numbers}
+    kept_days = days[keep]
+    if len(kept_days) == 0:
+        return {}
+    values, counts = np.unique(kept_days, return_counts=True)
+    return {day_of(int(v)): int(c) for v, c in zip(values, counts, strict=True)}
 
 
 def _concat_quarantine(parts: list[pa.Table]) -> pa.Table:
@@ -272,7 +298,7 @@ def _ingest_one_file(
 ) -> tuple[list[EventBatch], list[pa.Table]]:
     """Events and quarantined records of one file, only returned once all of it was read.
 
-    Events keep raw listener ids until ``share_dictionaries`` replaces them by codes into
+    Events keep raw listener ids until ``RunDictionaries.add`` replaces them by codes into
     the run's dictionary of HMACs.
     """
     events: list[EventBatch] = []

@@ -117,7 +117,10 @@ def rebuild_partitions(
     files = index.files_for(days)
     result = ingest_files([f.file.path for f in files], key, filesystem=filesystem, now=now)
     if result.unreadable:
+        result.close()
         raise UnreadableLandingFilesError(result.unreadable)
+    # The events wait on disk until the partitions are built from them (when the IO manager
+    # writes the output); the spill goes when ``result`` is collected with the output.
 
     schema = stream_events_schema()
     integrity = EventIntegrity()
