@@ -2,7 +2,8 @@
 
 Contract: ``<audio zone>/_labels.csv``, UTF-8 CSV with a header row and the columns
 ``track_id`` (the 22-character id; a ``spotify:track:`` URI or ``open.spotify.com`` link is
-accepted) and ``content_type`` (``music``, ``speech`` or ``other``); other columns are ignored.
+accepted) and ``content_type`` (``music``, ``speech``, ``other`` or ``silence``; what each covers:
+`classification`); other columns are ignored.
 The ``_`` prefix keeps the catalogue from taking it for audio. Whoever curates the audio keeps it
 (the sample world writes its ground truth there). A row that cannot be used (an unknown label, a
 bad id, a track labelled twice with different labels) is left out with its line and reason; the
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from spotify_agent_assets.spotify.ids import InvalidSpotifyIdError, normalize_spotify_id
 
 LABELS_FILE = "_labels.csv"
-CONTENT_TYPES = ("music", "speech", "other")
+CONTENT_TYPES = ("music", "speech", "other", "silence")
 REQUIRED_COLUMNS = ("track_id", "content_type")
 
 

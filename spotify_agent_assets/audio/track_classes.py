@@ -1,8 +1,9 @@
 """Train both classification heads on the stored features and label every analysed track.
 
-Content type (music / speech / other) learns from the curated labels file (`labels`); genre
-family learns from the artists' Spotify genres (`genres.track_genre`), on the tracks labelled
-music only (a speech or near-silent clip says nothing of its artist's family). Every track with
+Content type (music / speech / other / silence, `labels.CONTENT_TYPES`) learns from the curated
+labels file (`labels`); genre family learns from the artists' Spotify genres
+(`genres.track_genre`), on the tracks labelled music only (a speech, animal or near-silent clip
+says nothing of its artist's family). Every track with
 features (status ok, silent or too_short; a failed analysis has none) gets a content type, and a
 genre when its predicted content type is music. Models: `classification`.
 """

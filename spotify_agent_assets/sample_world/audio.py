@@ -9,7 +9,7 @@ the world. The rendering details (velocities, drum pattern, voice) come from a s
 track, so the plan can be read without synthesizing anything.
 
 Characters (`CHARACTERS`) and what makes the truth recoverable from the audio:
-- ``percussive`` and ``tonal`` (content type ``music``, about 90%): 4/4 at an exact tempo (the beat
+- ``percussive`` and ``tonal`` (content type ``music``, about 75%): 4/4 at an exact tempo (the beat
   is a whole number of samples; `tempo_bpm` is that beat's tempo) drawn from a genre-typical range
   within 70-180 BPM, over a I-IV-V-I / I-ii-V-I (major) or i-iv-V-i / i-VI-V-i (minor, harmonic
   minor's major V) progression, one chord per bar (per half bar at slow tempos, so that a whole
@@ -25,12 +25,27 @@ Characters (`CHARACTERS`) and what makes the truth recoverable from the audio:
   soft pad; tonal clips have no drums, struck chords on every beat over a sustained pad. All 24
   keys (12 tonics x major/minor) are drawn uniformly. Beat trackers may still report half the
   tempo above about 155 BPM (a genuine ambiguity: an octave error, not a wrong tempo).
-- ``speech_like`` (content type ``speech``, about 7%): a voice-like source-filter signal: a
-  glottal harmonic series on a gliding pitch contour (declining over each phrase, accented per
-  syllable) shaped by vowel formants, syllables at 3-8 Hz of irregular length with consonant
-  noise between them, phrases separated by pauses. No beat, no key: `tempo_bpm`, `key` and
-  `mode` are None.
-- ``near_silent`` (content type ``other``, about 3%): pink noise 60-70 dB below full scale.
+- ``drums_only`` (``music``, 3%): the percussive clips' kit alone, its kick at any low pitch,
+  with quieter off-beat hats and ghost snares: a tempo, no key.
+- ``a_cappella`` (``music``, 3%): four voices (`sound_sources.sung_notes`: formant-shaped
+  harmonics, 4.5-6.5 Hz vibrato, soft attacks) singing the key's progression a chord per bar,
+  the bass on the tonic at both ends: a key and mode, no claimed tempo.
+- ``speech_like`` (``speech``, 5%): a voice-like source-filter signal: a glottal harmonic series
+  on a gliding pitch contour (declining over each phrase, accented per syllable) shaped by vowel
+  formants, syllables at 3-8 Hz of irregular length (a talker's pace scales them by 0.8-1.6)
+  with consonant noise between them, phrases separated by pauses. No beat, no key:
+  `tempo_bpm`, `key` and `mode` are None.
+- ``speech_over_music`` (``speech``, 3%): the same voice over a percussive, tonal or sung bed
+  4-16 dB under it (a podcast, a radio host). No tempo or key claimed.
+- ``animal`` (``other``, 4%) and ``environmental`` (``other``, 4%): bird calls with fast FM,
+  howls and whale-like glides, or barks; wind, rain, or hum with traffic
+  (`sound_sources.animal_calls`, `sound_sources.environmental_noise`). No tempo, no key.
+- ``near_silent`` (``silence``, 3%): pink noise 60-70 dB below full scale.
+
+Every clip is a catalogue track, so the non-instrumental characters are kept to about a quarter
+of the catalogue: what the rest of the pipeline measures (tempo, key, genre) is measured on the
+instrumental music. `plan_clip`'s ``forced_character`` makes labelled clips of any character
+outside the catalogue (tests, training experiments).
 
 The landing zone (`write_audio_landing_zone`): one file per track at
 ``<landing>/audio/<track_id>.<ext>``. **The file stem is the 22-character Spotify track id**:
@@ -50,7 +65,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +74,14 @@ import numpy as np
 
 from spotify_agent_assets.lake.atomic_file import atomic_path, write_bytes
 from spotify_agent_assets.sample_world.catalogue import DEFAULT_AS_OF
+from spotify_agent_assets.sample_world.sound_sources import (
+    animal_calls,
+    environmental_noise,
+    harmonic_sine,
+    near_silence,
+    speech,
+    sung_notes,
+)
 
 if TYPE_CHECKING:
     from spotify_agent_assets.sample_world.world import SampleWorld
@@ -71,12 +94,27 @@ DEFAULT_DURATIONS_S = (10.0, 12.0)
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 MODES = ("major", "minor")
-CHARACTERS = ("percussive", "tonal", "speech_like", "near_silent")
+CHARACTERS = (
+    "percussive",
+    "tonal",
+    "drums_only",
+    "a_cappella",
+    "speech_like",
+    "speech_over_music",
+    "animal",
+    "environmental",
+    "near_silent",
+)
 CONTENT_TYPES = {
     "percussive": "music",
     "tonal": "music",
+    "drums_only": "music",
+    "a_cappella": "music",
     "speech_like": "speech",
-    "near_silent": "other",
+    "speech_over_music": "speech",
+    "animal": "other",
+    "environmental": "other",
+    "near_silent": "silence",
 }
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
 # libsndfile's (major format, subtype) per extension. Files are written under a temporary name,
@@ -88,8 +126,18 @@ _SOUNDFILE_FORMATS = {
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
 _FORMAT_SHARE = (0.62, 0.18, 0.10, 0.10)
-_SPEECH_SHARE = 0.07
-_SILENT_SHARE = 0.03
+# Shares of the characters that are not percussive or tonal music, drawn in this order (the rest
+# is music with instruments). Kept small: every clip is a landing-zone track, and what the rest
+# of the pipeline measures (tempo, key, genre) is measured on the instrumental music.
+_OTHER_SHARES = (
+    ("near_silent", 0.03),
+    ("speech_like", 0.05),
+    ("speech_over_music", 0.03),
+    ("animal", 0.04),
+    ("environmental", 0.04),
+    ("drums_only", 0.03),
+    ("a_cappella", 0.03),
+)
 
 # Per genre family: the share of music clips that are percussive, and the tempo range (BPM).
 _FAMILY_STYLE: dict[str, tuple[float, tuple[int, int]]] = {
@@ -104,6 +152,9 @@ _FAMILY_STYLE: dict[str, tuple[float, tuple[int, int]]] = {
     "folk": (0.25, (70, 126)),
 }
 _DEFAULT_STYLE = (0.5, (70, 180))
+# Which characters have a tempo (a drummed beat) and which a key (pitched harmony) in their truth.
+_WITH_TEMPO = frozenset({"percussive", "tonal", "drums_only"})
+_WITH_KEY = frozenset({"percussive", "tonal", "a_cappella"})
 
 # Progressions as (root semitones above the tonic, chord quality); every one starts and ends on
 # the tonic chord. Minor keys take harmonic minor's major dominant, whose leading tone tells a
@@ -127,17 +178,6 @@ _PAD = (1.0, 0.30, 0.12, 0.05)
 _BASS = (1.0, 0.55, 0.25, 0.10)
 # Level of each chord's third doubled an octave up, relative to the chord tones.
 _DOUBLED_THIRD = 0.5
-
-# Vowel formants (F1, F2, F3) in Hz, adult speaker.
-_VOWELS = (
-    (730, 1090, 2440),
-    (270, 2290, 3010),
-    (300, 870, 2240),
-    (530, 1840, 2480),
-    (570, 840, 2410),
-    (440, 1020, 2240),
-    (660, 1720, 2410),
-)
 
 
 @dataclass(frozen=True)
@@ -190,10 +230,13 @@ def plan_clip(
     family: str | None,
     *,
     durations: tuple[float, float] = DEFAULT_DURATIONS_S,
+    forced_character: str | None = None,
 ) -> AudioGroundTruth:
     """The ground truth of one track's clip, drawn from the track's own stream.
 
     `durations` is the (shortest, longest) clip in seconds; the other draws do not depend on it.
+    `forced_character` (one of `CHARACTERS`) replaces the drawn character, every other draw
+    unchanged: labelled clips of a chosen kind for training and tests, outside the catalogue.
     """
     shortest, longest = durations
     if not 0 < shortest <= longest:
@@ -201,21 +244,28 @@ def plan_clip(
     rng = audio_rng(seed, track_id, "plan")
     percussive_share, (low_bpm, high_bpm) = _FAMILY_STYLE.get(family or "", _DEFAULT_STYLE)
     draw = rng.random()
-    if draw < _SILENT_SHARE:
-        character = "near_silent"
-    elif draw < _SILENT_SHARE + _SPEECH_SHARE:
-        character = "speech_like"
-    else:
+    character = None
+    for candidate, share in _OTHER_SHARES:
+        if draw < share:
+            character = candidate
+            break
+        draw -= share
+    if character is None:
         character = "percussive" if rng.random() < percussive_share else "tonal"
+    if forced_character is not None:
+        if forced_character not in CHARACTERS:
+            raise ValueError(f"character must be one of {CHARACTERS}, got {forced_character!r}")
+        character = forced_character
     audio_format = AUDIO_FORMATS[int(rng.choice(len(AUDIO_FORMATS), p=_FORMAT_SHARE))]
     duration_s = round(float(rng.uniform(shortest, longest)), 2)
     tonic = int(rng.integers(12))
     mode = MODES[int(rng.integers(2))]
     nominal_bpm = int(rng.integers(low_bpm, high_bpm + 1))
     tempo_bpm = key = chosen_mode = None
-    if CONTENT_TYPES[character] == "music":
+    if character in _WITH_TEMPO:
         beat = round(60 * SAMPLE_RATE / nominal_bpm)
         tempo_bpm = round(60 * SAMPLE_RATE / beat, 3)
+    if character in _WITH_KEY:
         key, chosen_mode = PITCH_CLASSES[tonic], mode
     return AudioGroundTruth(
         track_id=track_id,
@@ -250,9 +300,29 @@ def render_clip(truth: AudioGroundTruth, seed: int) -> np.ndarray:
     rng = audio_rng(seed, truth.track_id, "render")
     n = truth.n_samples
     if truth.character == "near_silent":
-        return _near_silence(rng, n)
+        return near_silence(rng, n)
     if truth.character == "speech_like":
-        signal = _speech(rng, n, truth.sample_rate)
+        signal = speech(rng, n, truth.sample_rate)
+    elif truth.character == "speech_over_music":
+        signal = _speech_over_music(rng, truth)
+    elif truth.character == "animal":
+        signal = animal_calls(rng, n, truth.sample_rate)
+    elif truth.character == "environmental":
+        signal = environmental_noise(rng, n, truth.sample_rate)
+    elif truth.character == "a_cappella":
+        if truth.key not in PITCH_CLASSES or truth.mode not in MODES:
+            raise ValueError(
+                f"{truth.track_id}: an a_cappella clip needs key (one of {PITCH_CLASSES}) and "
+                f"mode (one of {MODES}); got {truth.key!r}, {truth.mode!r}"
+            )
+        signal = _a_cappella(rng, truth)
+    elif truth.character == "drums_only":
+        if truth.tempo_bpm is None:
+            raise ValueError(f"{truth.track_id}: a drums_only clip needs tempo_bpm; got None")
+        signal = np.zeros(n + (truth.beat_samples or 0), dtype=np.float32)
+        _drums(rng, signal, truth, math.ceil(n / (truth.beat_samples or 1)))
+        # A room under the kit: a recording is never digitally silent between hits.
+        signal = signal[:n] + near_silence(rng, n)
     elif truth.character in ("percussive", "tonal"):
         if truth.tempo_bpm is None or truth.key not in PITCH_CLASSES or truth.mode not in MODES:
             raise ValueError(
@@ -285,22 +355,10 @@ def _tone(freq: float, n: int, partials: Sequence[float], sr: int) -> np.ndarray
     for harmonic, amplitude in enumerate(partials, start=1):
         if freq * harmonic / sr >= 0.45:  # would alias
             break
-        _harmonic_sine(base, harmonic, work)
+        harmonic_sine(base, harmonic, work)
         work *= np.float32(amplitude)
         out += work
     return out
-
-
-def _harmonic_sine(base: np.ndarray, harmonic: int, out: np.ndarray) -> np.ndarray:
-    """sin(2 pi harmonic * base) into `out`, for a phase `base` in cycles within [0, 1).
-
-    The long running phase is reduced to [0, 1) in float64 by the caller; the rest runs in
-    float32, which numpy vectorises (float64 `sin` is several times slower here).
-    """
-    np.multiply(base, np.float32(harmonic), out=out)
-    out -= np.floor(out)
-    out *= np.float32(2 * np.pi)
-    return np.sin(out, out=out)
 
 
 def _decay(n: int, sr: int, attack_s: float, tau_s: float) -> np.ndarray:
@@ -403,8 +461,9 @@ def _drums(
     sr = truth.sample_rate
     beat = truth.beat_samples
     tonic = truth.tonic
-    assert beat is not None and tonic is not None
-    kick_hz = _midi_hz(_in_octave(tonic, 28))  # E1..D#2: a kick tuned to the tonic
+    assert beat is not None
+    # E1..D#2: a kick tuned to the tonic; without a key (drums only), any low pitch.
+    kick_hz = _midi_hz(_in_octave(tonic, 28)) if tonic is not None else float(rng.uniform(45, 75))
     length = int(0.35 * sr)
     t = np.arange(length, dtype=np.float64) / sr
     # Pitch falls from ~3x to the tuned pitch; the phase is the integral of the frequency.
@@ -427,6 +486,14 @@ def _drums(
         if position in (1, 3):
             _add(out, snare, start, 0.42 * accent)
         _add(out, hat, start, 0.12 * accent)
+    if truth.character == "drums_only":
+        # A drummer alone fills the space: off-beat hats and ghost snares between the beats,
+        # quieter than the beats, so the beat stays the strongest periodicity.
+        for index in range(total_beats):
+            if rng.random() < 0.6:
+                _add(out, hat, index * beat + beat // 2, 0.06 * float(rng.uniform(0.7, 1.0)))
+            if rng.random() < 0.15:
+                _add(out, snare, index * beat + 3 * beat // 4, 0.1 * float(rng.uniform(0.7, 1.0)))
 
 
 def _is_club_style(truth: AudioGroundTruth) -> bool:
@@ -434,96 +501,64 @@ def _is_club_style(truth: AudioGroundTruth) -> bool:
     return beat is not None and 115 <= 60 * truth.sample_rate / beat <= 140
 
 
+def _a_cappella(rng: np.random.Generator, truth: AudioGroundTruth) -> np.ndarray:
+    """Four voices singing the key's progression, a chord per bar, at an unclaimed slow tempo:
+    a bass on the tonic on the first and last chord (the root otherwise), three upper voices on
+    the chord tones, the top one moving between them every two beats."""
+    sr, n = truth.sample_rate, truth.n_samples
+    tonic, mode = truth.tonic, truth.mode
+    assert tonic is not None and mode is not None
+    progression = _PROGRESSIONS[mode][int(rng.integers(2))]
+    beat = round(60 * sr / float(rng.uniform(60, 110)))
+    bar = 4 * beat
+    notes: list[tuple[int, int, float, float]] = []
+    for chord_index in range(math.ceil(n / bar)):
+        root_offset, quality = progression[chord_index % len(progression)]
+        root = (tonic + root_offset) % 12
+        start = chord_index * bar
+        # Voices overlap slightly (legato), so the chord never drops out between bars.
+        length = bar + int(0.05 * sr)
+        bass_pc = tonic if chord_index % len(progression) in (0, len(progression) - 1) else root
+        notes.append((start, length, float(_in_octave(bass_pc, 43)), 0.9))
+        for interval in quality[1:]:
+            notes.append((start, length, float(_in_octave((root + interval) % 12, 55)), 0.6))
+        for half in range(2):
+            interval = quality[int(rng.integers(len(quality)))]
+            notes.append(
+                (
+                    start + half * 2 * beat,
+                    2 * beat,
+                    float(_in_octave((root + interval) % 12, 64)),
+                    0.7,
+                )
+            )
+    return sung_notes(rng, notes, n, sr)
+
+
 # ---- speech and near-silence --------------------------------------------------------------------
 
 
-def _speech(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Source-filter speech: harmonics of a gliding F0 weighted by vowel formants."""
-    hop = 110  # control rate 200 Hz at 22,050 Hz
-    frames = n // hop + 2
-    voiced = np.zeros(frames)
-    hiss = np.zeros(frames)
-    f0 = np.zeros(frames)
-    formants = np.zeros((frames, 3))
-    base_f0 = float(rng.uniform(95.0, 230.0))
-    rate = sr / hop
-    position = int(rng.uniform(0.1, 0.4) * rate)
-    vowel = _VOWELS[0]
-    while position < frames - 2:
-        phrase_end = min(frames - 2, position + int(rng.uniform(1.2, 3.2) * rate))
-        phrase_start = position
-        while position < phrase_end:
-            syllable = int(rng.uniform(0.12, 0.33) * rate)
-            consonant = int(rng.uniform(0.03, 0.08) * rate) if rng.random() < 0.6 else 0
-            end = min(phrase_end, position + syllable)
-            if consonant:
-                stop = min(end, position + consonant)
-                hiss[position:stop] = float(rng.uniform(0.05, 0.25))
-            vowel_start = min(end, position + consonant)
-            span = end - vowel_start
-            if span > 0:
-                vowel = _VOWELS[int(rng.integers(len(_VOWELS)))]
-                voiced[vowel_start:end] = np.sin(np.linspace(0.0, np.pi, span)) ** 0.6
-                voiced[vowel_start:end] *= float(rng.uniform(0.6, 1.0))
-                formants[vowel_start:end] = vowel
-                progress = (np.arange(vowel_start, end) - phrase_start) / max(
-                    1, phrase_end - phrase_start
-                )
-                accent = float(rng.uniform(-0.06, 0.12)) * np.sin(np.linspace(0, np.pi, span))
-                f0[vowel_start:end] = base_f0 * (1.12 - 0.25 * progress) * (1 + accent)
-            position = end
-        position = phrase_end + int(rng.uniform(0.25, 0.8) * rate)
-    # Hold F0 and formants through unvoiced stretches so the glides stay continuous.
-    filled = np.flatnonzero(f0)
-    if filled.size == 0:
-        return np.zeros(n, dtype=np.float32)
-    frame_index = np.arange(frames)
-    f0 = np.interp(frame_index, filled, f0[filled])
-    for column in range(3):
-        formants[:, column] = np.interp(frame_index, filled, formants[filled, column])
+def _speech_over_music(rng: np.random.Generator, truth: AudioGroundTruth) -> np.ndarray:
+    """Speech over a quieter music bed (a podcast, a radio host over a track): speech wins.
 
-    phase = np.cumsum(_upsample(f0, hop, n), dtype=np.float64) / sr
-    phase -= np.floor(phase)
-    base = phase.astype(np.float32)
-    out = np.zeros(n, dtype=np.float32)
-    voice = np.empty(n, dtype=np.float32)
-    bandwidths = np.array([90.0, 110.0, 170.0])
-    weights = np.array([1.0, 0.55, 0.25])
-    for harmonic in range(1, int(3800 / f0.min()) + 1):
-        freq = harmonic * f0  # per control frame
-        distance = (freq[:, None] - formants) / bandwidths
-        envelope = (weights / (1 + distance**2)).sum(axis=1) + 0.02
-        amplitude = voiced * envelope / harmonic**0.7 * (freq < 3800)
-        if not amplitude.any():
-            continue
-        _harmonic_sine(base, harmonic, voice)
-        voice *= _upsample(amplitude, hop, n)
-        out += voice
-    noise = np.diff(rng.standard_normal(n + 1)).astype(np.float32)
-    out += noise * _upsample(hiss, hop, n)
-    return out
-
-
-def _upsample(control: np.ndarray, hop: int, n: int) -> np.ndarray:
-    """Linear interpolation of a control-rate track (one value per `hop` samples, at least
-    ceil(n / hop) + 1 values) to `n` float32 samples."""
-    frames = -(-n // hop)
-    values = control.astype(np.float32)
-    ramp = np.arange(hop, dtype=np.float32) / np.float32(hop)
-    slopes = values[1 : frames + 1] - values[:frames]
-    return (values[:frames, None] + slopes[:, None] * ramp).ravel()[:n]
-
-
-def _near_silence(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Pink noise 60-70 dB below full scale (room tone, a fade-out, a muted channel)."""
-    size = 1 << (n - 1).bit_length()  # a power of two: the FFT of an odd length can be slow
-    spectrum = np.fft.rfft(rng.standard_normal(size))
-    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1.0))
-    spectrum[0] = 0.0
-    noise = np.fft.irfft(spectrum, size)[:n]
-    rms = float(np.sqrt(np.mean(noise**2))) or 1.0
-    level = 10 ** (float(rng.uniform(-70.0, -60.0)) / 20)
-    return (noise * (level / rms)).astype(np.float32)
+    The bed is 4-16 dB under the speech: drums and chords, struck chords or a sung pad."""
+    sr, n = truth.sample_rate, truth.n_samples
+    voice = speech(rng, n, sr)
+    beat = round(60 * sr / int(rng.integers(80, 141)))
+    bed = replace(
+        truth,
+        character=("percussive", "tonal", "a_cappella")[int(rng.integers(3))],
+        tempo_bpm=60 * sr / beat,
+        key=PITCH_CLASSES[int(rng.integers(12))],
+        mode=MODES[int(rng.integers(2))],
+    )
+    # A sustained bed (a hummed choir pad) holds its partials where the speech glides: the
+    # hardest case for features that look for notes.
+    music = _a_cappella(rng, bed) if bed.character == "a_cappella" else _music(rng, bed)
+    level = 10 ** (-float(rng.uniform(4.0, 16.0)) / 20)
+    voice_rms = float(np.sqrt(np.mean(voice.astype(np.float64) ** 2))) or 1.0
+    music_rms = float(np.sqrt(np.mean(music.astype(np.float64) ** 2))) or 1.0
+    return voice + music * np.float32(level * voice_rms / music_rms)
 
 
 # ---- landing zone -------------------------------------------------------------------------------

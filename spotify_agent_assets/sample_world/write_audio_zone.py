@@ -19,7 +19,7 @@ from spotify_agent_assets.sample_world.zone_marker import run_cli, saved_payload
 
 MARKER = "_sample_audio.json"
 # Bump when the clips or their ground truth change, so existing zones are rewritten once.
-SAMPLE_AUDIO_VERSION = 2
+SAMPLE_AUDIO_VERSION = 3
 
 
 def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
