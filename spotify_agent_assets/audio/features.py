@@ -102,6 +102,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from spotify_agent_assets.audio.content_features import CONTENT_FEATURE_NAMES, content_features
 from spotify_agent_assets.audio.tempo import TempoEstimate, estimate_tempo
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "modulation_4hz",
     *(f"{series}_{stat}" for series in _STAT_SERIES for stat in ("mean", "std")),
     *DESCRIPTORS,
+    *CONTENT_FEATURE_NAMES,
 )
 
 
@@ -313,6 +315,7 @@ class _Intermediates:
             percussive_energy=float(percussive.sum(dtype=np.float64)),
             percussive_envelope=percussive_envelope,
             tempo=estimate_tempo(percussive_db, percussive_envelope),
+            magnitude=S,
         )
 
     @classmethod
@@ -343,6 +346,7 @@ class _Intermediates:
             percussive_energy=float(percussive.sum(dtype=np.float64)),
             percussive_envelope=percussive_envelope,
             tempo=estimate_tempo(percussive_db, percussive_envelope),
+            magnitude=np.abs(librosa.stft(padded, n_fft=N_FFT, hop_length=HOP_LENGTH)),
         )
 
 
@@ -435,6 +439,18 @@ def _finish(series: _Intermediates, n_samples: int) -> Features:
         features.update(_rhythm(series, duration))
         features["modulation_4hz"] = _modulation_depth(series.mel)
         features.update(descriptors(features))
+        # What kind of sound this is (content type); see audio.content_features.
+        features.update(
+            content_features(
+                series.magnitude,
+                series.mel,
+                series.flux,
+                series.rms,
+                SAMPLE_RATE,
+                N_FFT,
+                HOP_LENGTH,
+            )
+        )
     if features["status"] != "ok":
         features["tempo_status"] = features["key_status"] = features["status"]
     return _finite(features)

@@ -65,6 +65,15 @@ _FEATURE_DESCRIPTIONS = {
     "key_status": "ok, atonal (key_confidence under features.ATONAL_BELOW: no tonal centre, "
     "key and mode null), or the row's status when not ok",
     **{name: f"Spotify-style descriptor in [0, 1] ({name})" for name in DESCRIPTORS},
+    "harmonicity_mean": "Mean periodicity of active frames, 0 noise to 1 a steady tone",
+    "voiced_share": "Share of active frames that are periodic (harmonicity >= 0.5)",
+    "syllable_rate": "Loudness peaks of the 300-3000 Hz band per active second (syllables)",
+    "pitch_stability": "Share of spectral peaks held (within 30 cents) into the next ~0.2 s",
+    "high_pitch_share": "Share of active frames whose strongest peak is above 1.5 kHz",
+    "tuning_concentration": "How tightly spectral peaks sit on one semitone grid, 0 to 1",
+    "rhythm_regularity": "Autocorrelation of the onset flux at a 0.25-1.5 s lag, 0 to 1",
+    "spectral_change_db": "Median change of the log-mel spectrum between 0.5 s blocks, dB",
+    "level_variation_db": "Standard deviation of the loudness of 0.5 s blocks, dB",
 }
 
 AUDIO_FEATURES = TableContract(
@@ -120,7 +129,12 @@ TRACK_CLASSIFICATION = TableContract(
     columns=(
         Column("track_id", S, "Spotify track id", nullable=False),
         Column("content_hash", S, "SHA-256 of the file classified", nullable=False),
-        Column("content_type", S, "Predicted content type: music, speech or other"),
+        Column(
+            "content_type",
+            S,
+            "Predicted content type: music (drums-only, a cappella, solo and ambient too), "
+            "speech (over a music bed too), other (animals, nature, machine noise) or silence",
+        ),
         Column("content_type_probability", F, "Calibrated probability of content_type"),
         Column("content_type_probabilities", S, "JSON: calibrated probability per class"),
         Column("content_type_drivers", L, "Features that pushed towards content_type"),
