@@ -1,7 +1,8 @@
 """Trained audio classifiers into the MLflow model registry, once per distinct training.
 
-`log_classifier` records a `TrainedClassifier` as an MLflow run (params, held-out metrics, the
-metrics JSON with the confusion matrix) with the sklearn model logged to it and registered as a
+`log_classifier` records a `TrainedClassifier` as an MLflow run (params, held-out metrics with
+one ``confusion_<true>_as_<predicted>`` metric per cell, the metrics JSON with the confusion
+matrix) with the sklearn model logged to it and registered as a
 new version of ``registered_name``, tagged ``fingerprint``. When a version with the same
 fingerprint (the same training matrix, labels, features, hyper-parameters and scikit-learn) is
 already registered, it is returned instead (``reused=True``) and nothing is written, so
@@ -171,6 +172,12 @@ def _log_run_data(client: MlflowClient, run_id: str, trained: TrainedClassifier)
         key = label.replace(" ", "_")
         values[f"recall_{key}"] = scores["recall"]
         values[f"precision_{key}"] = scores["precision"]
+    # The confusion matrix cell by cell as well as in the artifact, so that runs can be compared
+    # on it in the MLflow UI (which charts metrics, not JSON files).
+    for row, truth in enumerate(trained.classes):
+        for column, predicted in enumerate(trained.classes):
+            key = f"confusion_{truth}_as_{predicted}".replace(" ", "_")
+            values[key] = float(metrics.confusion[row][column])
     params = {
         **{key: _param_value(value) for key, value in trained.params.items()},
         "feature_names": json.dumps(list(trained.feature_names)),

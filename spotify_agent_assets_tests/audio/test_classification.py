@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +8,6 @@ import pytest
 
 from spotify_agent_assets.audio.classification import (
     CONTENT_TYPE_FEATURES,
-    CONTENT_TYPE_MIN_ACCURACY,
     GENRE_FEATURES,
     N_DRIVERS,
     STATUS_INDICATORS,
@@ -19,9 +16,6 @@ from spotify_agent_assets.audio.classification import (
     train_classifier,
 )
 from spotify_agent_assets.audio.features import FEATURE_NAMES
-
-SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"
-SPEECH = "5703-47212-0000"
 
 FEATURES = ("speechiness", "key_confidence", "loudness_db")
 # Class means of FEATURES; "other" is near-silence, as in the sample world.
@@ -269,36 +263,3 @@ def test_nothing_to_predict_is_no_predictions(separable) -> None:
 def test_head_features_are_numeric_features() -> None:
     for names in (CONTENT_TYPE_FEATURES, GENRE_FEATURES):
         feature_matrix([item(dict.fromkeys(names, 0.0))], names)
-
-
-@pytest.mark.slow
-def test_the_content_type_head_learned_on_the_sample_world_hears_real_speech() -> None:
-    from spotify_agent_assets.audio.features import extract_features, load_audio
-    from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip
-    from spotify_agent_assets.sample_world.world import SampleWorld
-
-    recording = SHARED_AUDIO / f"{SPEECH}.ogg"
-    if not recording.is_file():
-        pytest.skip(f"the shared LibriSpeech recording is not available at {recording}")
-    started = time.perf_counter()
-    world = SampleWorld()
-    # Every second music clip and every speech and near-silent one: the rare classes are what
-    # the held-out split and the calibration folds are short of.
-    truths = [
-        truth
-        for index, truth in enumerate(audio_ground_truth(world))
-        if index % 2 == 0 or truth.content_type != "music"
-    ]
-    features = [extract_features(render_clip(t, world.seed), t.sample_rate) for t in truths]
-    trained = train_classifier(features, [t.content_type for t in truths], CONTENT_TYPE_FEATURES)
-    [prediction] = trained.predict([extract_features(*load_audio(recording))])
-    metrics = trained.metrics
-    print(
-        f"\ncontent type on {len(truths)} sample-world clips: held-out accuracy "
-        f"{metrics.accuracy:.3f} (baseline {metrics.baseline_accuracy:.3f}, n_test "
-        f"{metrics.n_test}, log loss {metrics.log_loss:.3f}); {SPEECH}: {prediction.label} "
-        f"{prediction.probabilities} drivers "
-        f"{[d.describe() for d in prediction.drivers]}; {time.perf_counter() - started:.1f} s"
-    )
-    assert metrics.accuracy >= CONTENT_TYPE_MIN_ACCURACY
-    assert prediction.label == "speech"

@@ -112,6 +112,11 @@ def test_log_reuse_and_new_version(store: dict[str, Any], trained: TrainedClassi
         Path(store["artifact_root"], first.run_id, "artifacts", METRICS_ARTIFACT).read_text()
     )
     assert metrics["confusion"] == trained.metrics.confusion
+    classes = list(trained.classes)
+    for row, truth in enumerate(classes):
+        for column, predicted in enumerate(classes):
+            cell = run.data.metrics[f"confusion_{truth}_as_{predicted}"]
+            assert cell == trained.metrics.confusion[row][column]
     assert metrics["classes"] == list(trained.classes)
 
     again = log(store, trained)

@@ -330,8 +330,8 @@ def track_classification(
     mlflow: MlflowTrackingResource,
     audio_features: pa.Table,
 ):
-    """Content type (music, speech, other) and genre family of every analysed track, with
-    calibrated probabilities and the features that drove each prediction.
+    """Content type (music, speech, other or silence) and genre family of every analysed track,
+    with calibrated probabilities and the features that drove each prediction.
 
     Two scikit-learn models (calibrated logistic regressions) trained on the stored features:
     content type from the curated ``_labels.csv`` of the audio landing zone, genre family from
@@ -358,7 +358,7 @@ def track_classification(
     if data is None:
         raise dg.Failure(
             f"no content-type labels: {source} does not exist; expected a CSV with the columns "
-            "track_id, content_type (music, speech or other) to train on",
+            "track_id, content_type (music, speech, other or silence) to train on",
             allow_retries=False,
         )
     try:
