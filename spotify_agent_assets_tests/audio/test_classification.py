@@ -18,7 +18,7 @@ from spotify_agent_assets.audio.classification import (
 from spotify_agent_assets.audio.features import FEATURE_NAMES
 
 FEATURES = ("speechiness", "key_confidence", "loudness_db")
-# Class means of FEATURES; "other" is near-silence, as in the sample world.
+# Class means of FEATURES; the generic classifier tests call their near-silent class "other".
 MEANS = {
     "music": (0.3, 0.75, -18.0),
     "speech": (0.8, 0.3, -19.0),
