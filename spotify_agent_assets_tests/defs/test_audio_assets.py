@@ -172,7 +172,8 @@ def test_tempo_key_and_mode_against_the_synthesized_ground_truth(runs: AudioRuns
     within = octave = key_ok = 0
     for truth in music:
         found = features[truth["track_id"]]
-        ratio = found["tempo_bpm"] / truth["tempo_bpm"]
+        # A drummed clip read as having no pulse (null tempo) is a miss.
+        ratio = (found["tempo_bpm"] or 0.0) / truth["tempo_bpm"]
         if abs(ratio - 1) <= TEMPO_TOLERANCE:
             within += 1
         elif any(abs(ratio * factor - 1) <= TEMPO_TOLERANCE for factor in (2, 0.5)):
@@ -198,7 +199,12 @@ def test_every_real_recording_is_analysed_without_error(runs: AudioRuns) -> None
         row = features[track_id]
         assert row["path"] == f"real/{stem}.ogg"
         assert row["status"] == "ok" and row["error"] is None, stem
-        assert row["tempo_bpm"] and row["key"] and row["speechiness"] is not None, stem
+        assert row["speechiness"] is not None, stem
+        # Tempo and key are there, or null with the reason (the reading and the robin have
+        # no steady pulse, the reading no tonal centre).
+        assert row["tempo_bpm"] or row["tempo_status"] == "no_pulse", stem
+        assert row["key"] or row["key_status"] == "atonal", stem
+        assert row["tempo_confidence"] is not None and row["key_confidence"] is not None, stem
 
 
 def test_a_second_run_without_new_files_analyses_nothing(runs: AudioRuns) -> None:
