@@ -1,8 +1,8 @@
 """Seconds of audio analysed per wall second: our extractor on 1 and 2 workers vs a naive loop.
 
 Writes N sample-world clips (``sample_world.audio``: 10-12 s each, the landing zone's mix of
-music, speech-like and near-silent clips and of WAV/FLAC/Ogg/MP3) to a temporary folder, then
-runs each contender in a fresh interpreter, one after the other:
+music, speech, animal, weather and near-silent clips and of WAV/FLAC/Ogg/MP3) to a temporary
+folder, then runs each contender in a fresh interpreter, one after the other:
 
 1. ``naive``: ``features.naive_features`` in a plain loop, one process: one librosa call per
    feature, each recomputing its own STFT, mel spectrogram, HPSS, onset envelope and tempo
