@@ -28,9 +28,10 @@ and its onset envelope at `FRAME_RATE` and returns a `TempoEstimate`:
    second half's tempo is `second_bpm`.
 
 ``confidence`` in [0, 1] is the product of the pulse strength (scaled so `FULL_PULSE` is 1), the
-margin of the last metrical decision (how far the grouping score was from its threshold) and
-the share of tracked beats that land on an onset. Under `LOW_CONFIDENCE_BELOW` the tempo is
-still reported, with ``status`` ``"low_confidence"``.
+margin of the metrical decision (how far the deciding backbeat or grouping score was from its
+threshold, counted half) and the share of tracked beats that land on an onset. Under
+`NO_PULSE_CONFIDENCE` there is no tempo (``"no_pulse"``); under `LOW_CONFIDENCE_BELOW` the
+tempo is reported with ``status`` ``"low_confidence"``.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The analysis grid of audio.features (which imports this module, so they are repeated here).
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
+N_FFT = 2048
 FRAME_RATE = SAMPLE_RATE / HOP_LENGTH
-N_MELS = 128
 # Onset bands by mel band centre: kick and bass, snare body/noise and voices, hats and cymbals.
 BAND_EDGES_HZ = (150.0, 5000.0)
 QUIET_BAND = 0.1
@@ -121,7 +123,7 @@ def band_envelopes(percussive_db: np.ndarray, frames: int) -> np.ndarray:
     amplitude = librosa.db_to_amplitude(percussive_db.astype(np.float64))
     rise = np.maximum(0.0, np.diff(amplitude, axis=1))
     rows = [rise[:low].sum(axis=0), rise[low:high].sum(axis=0), rise[high:].sum(axis=0)]
-    shift = 1 + 2048 // (2 * HOP_LENGTH)
+    shift = 1 + N_FFT // (2 * HOP_LENGTH)
     out = np.zeros((3, frames))
     for band, row in enumerate(rows):
         usable = row[: max(frames - shift, 0)]
