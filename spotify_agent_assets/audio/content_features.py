@@ -8,28 +8,32 @@ over to recordings: a synthesizer's spectrum is not a violin's, but a violin hol
 a voice does not.
 
 All statistics are over *active* frames (frame RMS within `ACTIVE_RANGE_DB` of the loudest
-5%); None when fewer than `MIN_ACTIVE_FRAMES` are active.
+5%); None when fewer than `MIN_ACTIVE_FRAMES` are active or the loudest 5% are under
+`SILENT_BELOW_DB`. Rates are per second of active sound, so a recording that is digitally
+silent between its sounds (synthesis, gated audio) counts only the seconds that sound.
 
-- Harmonicity, from the autocorrelation of each frame (the inverse FFT of its power spectrum up
-  to `HARMONIC_TOP_HZ`, divided by the Hann window's own autocorrelation, as Boersma's 1993
-  method does): the highest normalised peak at a lag for 70-1000 Hz. ``harmonicity_mean`` (0
-  noise, 1 a steady periodic tone), ``voiced_share`` (frames above `VOICED_HARMONICITY`) and
-  ``voicing_onset_rate``: unvoiced-to-voiced changes per second of active sound, the syllable
-  rate of speech (3-6 per second), near 0 for sustained music and noise.
-- Pitch over time, from the strongest spectral peak of each active frame between
-  `PEAK_RANGE_HZ` (parabolic interpolation of the log magnitude; a birdsong's 2-6 kHz whistle
-  and a bass line alike). Its track in semitones is smoothed over `PITCH_SMOOTHING_FRAMES`
-  (about one vibrato cycle, so a singer's vibrato averages out). ``pitch_stability``: the share
-  of active frames where the smoothed pitch moves less than `STABLE_SEMITONES` across the window
-  and no frame in it jumps (a held note, vibrato or not); ``pitch_glide``: the median movement
-  in semitones across the window over the frames without a jump (howls and whale song glide,
-  speech intonation drifts, notes do not); ``high_pitch_share``: the share of active frames
-  whose peak is above `HIGH_PITCH_HZ` (birds call higher than voices and most instruments).
-- ``tuning_concentration``: how tightly the spectral peaks (up to `TUNING_PEAKS` per active
-  frame, 150-4000 Hz, within 30 dB of the frame's strongest) sit on one semitone grid: the
-  length of the magnitude-weighted mean of ``exp(2 pi i cents / 100)`` (1: every peak on the
-  same grid, whatever the reference tuning; about 0 for a glide or noise). Music is played on a
-  scale; speech, animals and machines are not.
+- Harmonicity, from the autocorrelation of every other active frame (the inverse FFT of its
+  power spectrum up to `HARMONIC_TOP_HZ`, tilted up by frequency so that pink noise turns white,
+  divided by the Hann window's own autocorrelation as in Boersma's 1993 method): the highest
+  normalised peak at a lag for 70-1000 Hz. ``harmonicity_mean`` (0 noise, 1 a steady periodic
+  tone) and ``voiced_share`` (frames at `VOICED_HARMONICITY` or more). Stored, not used by the
+  classifier: real speech (0.55) sits between the sample world's speech (0.78) and its noise.
+- ``syllable_rate``: peaks of the loudness of the 300-3000 Hz mel bands (smoothed over 3 frames)
+  that rise and fall by `SYLLABLE_DIP_DB`, per second of active sound: syllable nuclei of
+  speech (about 3 a second for a reading), a caller's calls, a drummer's hits; near 0 for
+  wind, rain and hum.
+- ``high_pitch_share``: the share of active frames whose strongest peak between
+  `PEAK_RANGE_HZ` is above `HIGH_PITCH_HZ` (birds call higher than voices and most instruments).
+- Pitch over time, from the spectral peaks of blocks of `PITCH_BLOCK_FRAMES` active frames
+  (about 0.2 s, one vibrato cycle: a sung or bowed note's vibrato smears into one peak centred on
+  the note): up to `TUNING_PEAKS` peaks per block between `TUNING_RANGE_HZ`, within
+  `TUNING_FLOOR_DB` of the block's strongest, at the parabolic maximum of the log magnitude.
+  ``pitch_stability``: the magnitude-weighted share of them with a peak within `STABLE_CENTS`
+  in the next block (held notes, vibrato or not; glides, speech intonation and noise move on).
+  ``tuning_concentration``: how tightly they sit on one semitone grid, the length of the
+  magnitude-weighted mean of ``exp(2 pi i cents / 100)`` (1: every peak on the same grid,
+  whatever the reference tuning; near 0 for glides and noise). Music is played on a scale;
+  speech, animals and machines are not.
 - ``rhythm_regularity``: the highest autocorrelation of the mean-removed log-mel flux between
   lags of 0.25 and 1.5 s (a beat at 40-240 BPM) over its value at lag 0: drums and a steady
   accompaniment repeat, speech, barks and rain do not.
@@ -60,6 +64,7 @@ CONTENT_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 ACTIVE_RANGE_DB = 40.0
+SILENT_BELOW_DB = -100.0
 MIN_ACTIVE_FRAMES = 8
 HARMONIC_TOP_HZ = 4000.0
 F0_RANGE_HZ = (70.0, 1000.0)
@@ -100,6 +105,8 @@ def content_features(
     frames = min(magnitude.shape[1], len(rms))
     frame_db = 20 * np.log10(np.maximum(rms[:frames].astype(np.float64), 1e-6))
     loud = float(np.percentile(frame_db, 95))
+    if loud <= SILENT_BELOW_DB:
+        return out  # digital silence: nothing is active
     active = frame_db >= loud - ACTIVE_RANGE_DB
     if int(active.sum()) < MIN_ACTIVE_FRAMES:
         return out
