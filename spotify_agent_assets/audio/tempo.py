@@ -9,7 +9,8 @@ and its onset envelope at `FRAME_RATE` and returns a `TempoEstimate`:
    confidence (below) under `NO_PULSE_CONFIDENCE`: no tempo.
 2. **The finest steady pulse (tatum)**: the strongest autocorrelation peak (the beat, two beats
    or a bar) divided by 2, 3, 4, 6 or 8, the finest division that still has a peak of at least
-   `TATUM_SHARE` of the strongest (`_tatum_lag`); beats are tracked at that period
+   `TATUM_SHARE` of the strongest (`_tatum_lag`), or a finer one that a single band keeps
+   (`_finest_band_tatum`: hats under syncopated kicks); beats are tracked at that period
    (``librosa.beat.beat_track``, dynamic programming).
 3. **Climbing the metrical hierarchy**: the tracked pulses are grouped in twos (threes when that
    accent is clearly better: a shuffle) level by level, the strongest phase kept. Per pulse, the
@@ -52,6 +53,7 @@ QUIET_BAND = 0.1
 PULSE_MIN_BPM, PULSE_MAX_BPM = 40.0, 320.0
 TATUM_MAX_BPM = 520.0
 TATUM_SHARE = 0.3
+BAND_TATUM_FIT = 0.05
 MIN_BPM, MAX_BPM = 55.0, 215.0
 # Grouping score (weighted share of off-position energy) under which a level is a subdivision.
 GROUP_BELOW = 0.45
@@ -154,7 +156,7 @@ def _estimate_segment(envelope: np.ndarray, bands: np.ndarray) -> TempoEstimate:
     pulse = _clip(strongest / FULL_PULSE)
     if strongest < NO_PULSE_BELOW:
         return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
-    tatum = _tatum_lag(ac, lags)
+    tatum = _finest_band_tatum(_tatum_lag(ac, lags), ac, lags, bands)
     beats = _track(envelope, 60 * FRAME_RATE / tatum)
     if len(beats) < 4:
         return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
@@ -207,6 +209,27 @@ def _tatum_lag(ac: np.ndarray, lags: np.ndarray) -> float:
     # Measured on the finest peak, the lag is the strongest one over the divisor when the
     # finest peak is shallow; a multiple of the finest peak's own lag otherwise.
     return strongest_lag / finest if finest > 1 else strongest_lag
+
+
+def _finest_band_tatum(tatum: float, ac: np.ndarray, lags: np.ndarray, bands: np.ndarray) -> float:
+    """The tatum, or a finer one that a single band keeps steadily (hats under a breakbeat).
+
+    Syncopated kicks blur the whole envelope's short lags while the hats still tick evenly. A
+    band's tatum counts when the band has a pulse of its own and divides the envelope's
+    strongest period into 2, 3, 4, 6 or 8 parts (within `BAND_TATUM_FIT`).
+    """
+    strongest_lag = float(lags[np.argmax(ac[lags])])
+    finest = tatum
+    for band in bands:
+        band_ac = autocorrelation(band)
+        if band_ac[lags].max() < NO_PULSE_BELOW:
+            continue
+        lag = _tatum_lag(band_ac, lags)
+        parts = strongest_lag / lag
+        fits = any(abs(parts / n - 1) <= BAND_TATUM_FIT for n in (2, 3, 4, 6, 8))
+        if fits and lag < finest * (1 - BAND_TATUM_FIT):
+            finest = lag
+    return finest
 
 
 def _parabolic_peak(ac: np.ndarray, lag: int) -> float:
