@@ -51,6 +51,8 @@ import math
 
 import numpy as np
 
+from spotify_agent_assets.audio.tempo import autocorrelation
+
 CONTENT_FEATURE_NAMES: tuple[str, ...] = (
     "harmonicity_mean",
     "voiced_share",
@@ -259,18 +261,16 @@ def _tuning_concentration(cents: np.ndarray, magnitude: np.ndarray) -> float | N
 
 
 def _regularity(flux: np.ndarray, frame_rate: float) -> float | None:
-    centred = flux - flux.mean()
-    n = len(centred)
+    n = len(flux)
     low, high = int(BEAT_LAGS_S[0] * frame_rate), math.ceil(BEAT_LAGS_S[1] * frame_rate)
     if high >= n:
         return None
-    spectrum = np.fft.rfft(centred, 2 * n)
-    autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
-    if autocorrelation[0] <= 0:
-        return None
+    correlation = autocorrelation(flux)
+    if correlation[0] <= 0:
+        return None  # flat flux
     # Unbiased: a lag has n - lag products; without this, long lags always look weaker.
-    scaled = autocorrelation[low : high + 1] * n / (n - np.arange(low, high + 1))
-    return float(np.clip(scaled.max() / autocorrelation[0], 0.0, 1.0))
+    scaled = correlation[low : high + 1] * n / (n - np.arange(low, high + 1))
+    return float(np.clip(scaled.max(), 0.0, 1.0))
 
 
 def _stationarity(mel: np.ndarray, frame_rate: float) -> ContentFeatures:

@@ -103,7 +103,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from spotify_agent_assets.audio.content_features import CONTENT_FEATURE_NAMES, content_features
-from spotify_agent_assets.audio.tempo import TempoEstimate, estimate_tempo
+from spotify_agent_assets.audio.tempo import TempoEstimate, autocorrelation, estimate_tempo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -520,17 +520,14 @@ def _rhythm(series: _Intermediates, duration: float) -> Features:
 
 
 def _pulse_clarity(envelope: np.ndarray, period_frames: float) -> float | None:
-    centred = envelope - envelope.mean()
-    n = len(centred)
     low = max(1, math.floor(period_frames * (1 - PULSE_LAG_TOLERANCE)))
     high = math.ceil(period_frames * (1 + PULSE_LAG_TOLERANCE))
-    if high >= n:
+    if high >= len(envelope):
         return None
-    spectrum = np.fft.rfft(centred, 2 * n)
-    autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
-    if autocorrelation[0] <= 0:
-        return None
-    return _clip(float(autocorrelation[low : high + 1].max() / autocorrelation[0]))
+    correlation = autocorrelation(envelope)
+    if correlation[0] <= 0:
+        return None  # a flat envelope
+    return _clip(float(correlation[low : high + 1].max()))
 
 
 def _modulation_depth(mel: np.ndarray) -> float | None:
