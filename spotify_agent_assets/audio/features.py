@@ -108,7 +108,7 @@ from spotify_agent_assets.audio.tempo import TempoEstimate, autocorrelation, est
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 SAMPLE_RATE = 22_050
 N_FFT = 2048

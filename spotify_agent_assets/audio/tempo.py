@@ -7,20 +7,22 @@ and its onset envelope at `FRAME_RATE` and returns a `TempoEstimate`:
    highest peak (over the zero-lag energy) is the pulse strength. Speech, noise and beatless
    ambience stay under `NO_PULSE_BELOW` (their onsets do not repeat at any one lag), or their
    confidence (below) under `NO_PULSE_CONFIDENCE`: no tempo.
-2. **The finest steady pulse (tatum)**: the strongest autocorrelation peak (the beat, two beats
-   or a bar) divided by 2, 3, 4, 6 or 8, the finest division that still has a peak of at least
-   `TATUM_SHARE` of the strongest (`_tatum_lag`), or a finer one that a single band keeps
-   (`_finest_band_tatum`: hats under syncopated kicks); beats are tracked at that period
-   (``librosa.beat.beat_track``, dynamic programming).
+2. **The finest steady pulse (tatum)**: the strongest autocorrelation peak down to `BAR_MIN_BPM`
+   (the beat, two beats or a bar, also under a slow groove) divided by 2, 4 and 8, or by 3 and 6
+   when its third peaks higher than its half (the two are exclusive: a bar's third is no multiple
+   of its quarter); the finest division in that tree with a peak at the division itself (within
+   `TATUM_FIT`) of at least `TATUM_SHARE` of the strongest (`_tatum_lag`), or a finer one that a
+   single band keeps (`_finest_band_tatum`: hats under syncopated kicks); beats are tracked at
+   that period (``librosa.beat.beat_track``, dynamic programming).
 3. **Climbing the metrical hierarchy**: the tracked pulses are grouped in twos (threes when that
    accent is clearly better: a shuffle) level by level, the strongest phase kept. Per pulse, the
    onset strength in three bands (kick-like under 150 Hz, snare/voice-like 150-5000 Hz, hat-like
    above). A level in `MIN_BPM`-`MAX_BPM` where the snare-like band alternates against the
-   kick-like one (`_backbeat`: a snare on 2 and 4) is the beat. Without a backbeat, grouping goes
-   on while the off positions carry only subdivisions (`_grouping_score`: hats alone, or much
-   weaker attacks, on the "and"s) and stops where they carry kick or snare energy of their own
-   (a four-on-the-floor kick, chords struck on every beat); always while faster than `MAX_BPM`,
-   never below `MIN_BPM`.
+   kick-like one (`_backbeat`: a snare on 2 and 4, the kick on 1 and 3; the clearest if several)
+   is the beat. Without a backbeat, grouping goes on while the off positions carry only
+   subdivisions (`_grouping_score`: hats alone, or much weaker attacks, on the "and"s) and stops
+   where they carry kick or snare energy of their own (a four-on-the-floor kick, chords struck
+   on every beat); always while faster than `MAX_BPM`, never below `MIN_BPM`.
 4. **Tempo**: beats tracked again at the chosen level, their mean interval (sub-frame, not
    quantised to whole lags as a tempogram is).
 5. **A tempo change**: for clips of `CHANGE_MIN_S` or more, the period near the chosen beat is
@@ -51,15 +53,20 @@ FRAME_RATE = SAMPLE_RATE / HOP_LENGTH
 BAND_EDGES_HZ = (150.0, 5000.0)
 QUIET_BAND = 0.1
 PULSE_MIN_BPM, PULSE_MAX_BPM = 40.0, 320.0
+BAR_MIN_BPM = 30.0
 TATUM_MAX_BPM = 520.0
 TATUM_SHARE = 0.3
 BAND_TATUM_FIT = 0.05
+# A division's peak must lie within 5% (at least 0.6 frame) of it, not merely near it.
+TATUM_FIT, TATUM_FIT_FRAMES = 0.05, 0.6
 MIN_BPM, MAX_BPM = 55.0, 215.0
 # Grouping score (weighted share of off-position energy) under which a level is a subdivision.
 GROUP_BELOW = 0.45
 TRIPLE_MARGIN = 0.2
 BACKBEAT_MIN = 0.35
 BACKBEAT_KICK_SLACK = 0.25
+# The kick's alternation against the snare-like band counts half as much as the snare's own.
+KICK_SHARE = 0.5
 BAND_RATIO_CAP = np.array([1.5, 1.5, 1.0])
 BAND_WEIGHT = np.array([1.0, 1.0, 0.5])
 NO_PULSE_BELOW = 0.2
@@ -156,7 +163,11 @@ def _estimate_segment(envelope: np.ndarray, bands: np.ndarray) -> TempoEstimate:
     pulse = _clip(strongest / FULL_PULSE)
     if strongest < NO_PULSE_BELOW:
         return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
-    tatum = _finest_band_tatum(_tatum_lag(ac, lags), ac, lags, bands)
+    # The strongest periodicity, divided down to the tatum, may be a bar or half a bar: under
+    # a slow groove that is longer than the slowest pulse (a half bar at 68 BPM is 35 BPM).
+    bar_lags = _lag_range(BAR_MIN_BPM, PULSE_MAX_BPM, len(ac))
+    bar_lags = lags if bar_lags is None else bar_lags
+    tatum = _finest_band_tatum(_tatum_lag(ac, bar_lags), ac, bar_lags, bands)
     beats = _track(envelope, 60 * FRAME_RATE / tatum)
     if len(beats) < 4:
         return TempoEstimate(None, pulse, None, "no_pulse", none.beats)
@@ -182,11 +193,12 @@ def _tatum_lag(ac: np.ndarray, lags: np.ndarray) -> float:
     """The finest pulse that divides the strongest periodicity, as a sub-frame lag.
 
     The strongest autocorrelation peak may be the beat, two beats or a bar. Its divisions by
-    2, 3, 4, 6 and 8 are tried, finest first; one counts when the autocorrelation has a peak
-    within a frame of it of at least `TATUM_SHARE` of the strongest and its own coarser
-    divisions count too (an eighth-note pulse only under a quarter-note one). Requiring a
-    divisor keeps syncopated accents (a kick three sixteenths after the beat) from posing as
-    the pulse. Parabolic interpolation gives the sub-frame lag.
+    2, 4 and 8 (or 3 and 6, when its third peaks higher than its half: triplets) are tried; one
+    counts when the autocorrelation peaks within `TATUM_FIT` of it at `TATUM_SHARE` of the
+    strongest or more, and the finest that counts is the tatum. Requiring a divisor keeps
+    syncopated accents (a kick three sixteenths after the beat) from posing as the pulse; the
+    tree and the fit keep them from posing as a division (a tresillo's 3+3+2 sixteenths peak
+    near a third of two beats). Parabolic interpolation gives the sub-frame lag.
     """
     strongest_lag = _parabolic_peak(ac, int(lags[np.argmax(ac[lags])]))
     strongest = float(ac[lags].max())
@@ -199,15 +211,20 @@ def _tatum_lag(ac: np.ndarray, lags: np.ndarray) -> float:
         best = centre - 1 + int(np.argmax(ac[centre - 1 : centre + 2]))
         if ac[best] < TATUM_SHARE * strongest:
             return None
-        return _parabolic_peak(ac, best)
+        peak = _parabolic_peak(ac, best)
+        # At short lags a frame either side is a wide window: the peak must sit at the
+        # division itself, not at a neighbouring one (a bar's sixth is not its eighth).
+        return peak if abs(peak - lag) <= max(TATUM_FIT_FRAMES, TATUM_FIT * lag) else None
 
     found = {1: strongest_lag}
-    for divisor, coarser in ((2, 1), (3, 1), (4, 2), (6, 3), (8, 4)):
-        if coarser in found and (lag := peak_near(strongest_lag / divisor)) is not None:
+    for divisor in (2, 3, 4, 6, 8):
+        if (lag := peak_near(strongest_lag / divisor)) is not None:
             found[divisor] = lag
-    finest = max(found)
-    # Measured on the finest peak, the lag is the strongest one over the divisor when the
-    # finest peak is shallow; a multiple of the finest peak's own lag otherwise.
+    # Twos or threes: the two trees are exclusive (a bar's third is no multiple of its
+    # quarter); the stronger first division decides, and the finer divisions follow it.
+    halves, thirds = (ac[round(found[d])] if d in found else -1.0 for d in (2, 3))
+    tree = (1, 3, 6) if thirds > halves else (1, 2, 4, 8)
+    finest = max(d for d in found if d in tree)
     return strongest_lag / finest if finest > 1 else strongest_lag
 
 
@@ -281,11 +298,14 @@ def _metrical_level(beats: np.ndarray, bands: np.ndarray, tatum: float) -> tuple
 
 
 def _backbeat(strengths: np.ndarray) -> float:
-    """How clearly the snare-like band alternates against the kick-like band, in [0, 1].
+    """How clearly the snare-like band alternates against the kick-like band, about [0, 1.5].
 
-    Pulses in twos: the mid band's contrast between the two phases (a snare on 2 and 4), when
-    the low band is not louder on the same phase (the kick on 1 and 3, or on every beat). On
-    eighths under a backbeat the snare and the kick share the on-beat phase: no backbeat.
+    Pulses in twos: the mid band's contrast between the two phases (a snare on 2 and 4), plus
+    `KICK_SHARE` of the low band's contrast the other way (the kick on 1 and 3), when the low
+    band is not much louder on the snare's phase. On eighths under a backbeat the snare and the
+    kick share the on-beat phase: no backbeat. Kicks on the off-eighths (a breakbeat) or toms on
+    the "and"s can make the mid band alternate on the eighths too, but there the kick does not
+    alternate against it: the kick's share keeps the beat the clearer backbeat.
     """
     usable = strengths.shape[1] // 2 * 2
     if usable < 4:
@@ -296,7 +316,11 @@ def _backbeat(strengths: np.ndarray) -> float:
     snare = int(np.argmax(mid))
     mid_contrast = (mid[snare] - mid[1 - snare]) / mid.sum()
     low_contrast = (low[1 - snare] - low[snare]) / max(low.sum(), 1e-9)
-    return float(mid_contrast) if low_contrast >= -BACKBEAT_KICK_SLACK else 0.0
+    return (
+        float(mid_contrast + KICK_SHARE * low_contrast)
+        if low_contrast >= -BACKBEAT_KICK_SLACK
+        else 0.0
+    )
 
 
 def _beat_strengths(beats: np.ndarray, bands: np.ndarray) -> np.ndarray:
