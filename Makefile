@@ -22,7 +22,7 @@ SAMPLE_LAST_DAY := 2026-10-31
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
-.PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history bench-hourly clean
+.PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history bench-hourly bench-recommend clean
 
 # `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
 # already set: without DAGSTER_HOME, dagster run from the repo root would read the production
@@ -54,6 +54,7 @@ run: setup
 	$(DAGSTER) --select 'kind:dbt and not tag:daily'
 	$(DAGSTER) --select 'tag:daily' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(DAGSTER) --select 'group:analytics and not kind:dbt'
+	$(DAGSTER) --select 'group:ml'
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
 	$(DAGSTER) --select 'group:audio'
 	@$(BIN)/python -m spotify_agent_assets.summary
@@ -101,6 +102,11 @@ bench-streams: setup
 # Audio features per wall second, cold and warm, 1 and 2 workers, against a naive librosa loop.
 bench-audio: setup
 	taskset -c 0,1 $(BIN)/python bench/audio_throughput.py 120
+
+# Our recommender against popularity and implicit's ALS and BPR on the sample world's last week and
+# on 100,000 synthetic listeners (about 10 minutes on 2 cores); docs/BENCHMARKS.md, "Recommender".
+bench-recommend: setup
+	$(BIN)/python bench/recommend_compare.py
 
 clean:
 	rm -rf $(SPOTIFY_AGENT_DATA_DIR)

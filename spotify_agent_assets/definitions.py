@@ -13,6 +13,7 @@ from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.executor import step_executor
+from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -46,12 +47,14 @@ defs = dg.Definitions(
         *DBT_ASSETS,
         *ANALYTICS_ASSETS,
         *AUDIO_ASSETS,
+        *ML_ASSETS,
     ],
     asset_checks=[
         *spotify_table_checks,
         *STREAM_TABLE_CHECKS,
         *ANALYTICS_TABLE_CHECKS,
         *audio_table_checks,
+        *ML_TABLE_CHECKS,
     ],
     jobs=[spotify_daily_sync, stream_ingestion, audio_analysis],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],

@@ -1,0 +1,52 @@
+"""Column contracts of the ``ml`` group's lake tables (``<lake>/ml/<table>/``)."""
+
+from __future__ import annotations
+
+from spotify_agent_assets.lake.table_contract import Column, TableContract
+
+S, INT, F, D = "string", "int64", "float64", "date"
+
+ML_GROUP = "ml"
+
+INTERACTION_MATRIX = TableContract(
+    name="interaction_matrix",
+    key=("listener_key", "track_id"),
+    columns=(
+        Column(
+            "listener_key", S, "Pseudonymous listener (HMAC of the listener id)", nullable=False
+        ),
+        Column("track_id", S, "Spotify track id", nullable=False),
+        Column("plays", INT, "Plays of the track by the listener up to as_of", nullable=False),
+        Column("skips", INT, "Plays reported as skipped (null skip flags do not count)"),
+        Column("listening_ms", INT, "Milliseconds listened over those plays"),
+        Column("first_played", D, "UTC day of the first play", nullable=False),
+        Column("last_played", D, "UTC day of the last play up to as_of", nullable=False),
+        Column(
+            "weight",
+            F,
+            "Implicit feedback as of as_of: sum over plays of 0.5^(age / half-life) times "
+            "(completion - skip penalty if skipped), at least 0 (recommend.interaction_matrix)",
+            nullable=False,
+        ),
+        Column(
+            "train_weight",
+            F,
+            "The same weight from the plays before the validation days only, as of the day "
+            "before them (0 for pairs first played in the validation days)",
+            nullable=False,
+        ),
+        Column(
+            "time_split",
+            S,
+            "train (first played before the last validation_days days) or validation",
+            nullable=False,
+        ),
+        Column(
+            "holdout_split",
+            S,
+            "train or holdout: a fixed share of each listener's tracks, chosen by a hash of "
+            "the pair, held out (listeners with enough tracks only)",
+            nullable=False,
+        ),
+    ),
+)
