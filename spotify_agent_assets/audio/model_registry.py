@@ -36,15 +36,23 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from spotify_agent_assets.mlflow_registry import (
+    FINGERPRINT_TAG,
+    RegisteredModel,
+    check_name,
+    ensure_registered_model,
+    experiment_for,
+    now_ms,
+    version_with_fingerprint,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from spotify_agent_assets.audio.classification import TrainedClassifier
 
-FINGERPRINT_TAG = "fingerprint"
 MODEL_NAME = "model"
 METRICS_ARTIFACT = "held_out_metrics.json"
 # Types in a saved `TrainedClassifier.estimator` that skops does not trust by default; it
@@ -55,16 +63,6 @@ SKOPS_TRUSTED_TYPES = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.model_selection._split.StratifiedKFold",
 )
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """One registered model version; ``reused`` when it was already there."""
-
-    name: str
-    version: str
-    run_id: str
-    reused: bool
 
 
 def log_classifier(
@@ -82,21 +80,21 @@ def log_classifier(
     """
     import mlflow
 
-    _check_name("registered_name", registered_name)
-    _check_name("experiment", experiment)
+    check_name("registered_name", registered_name)
+    check_name("experiment", experiment)
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    existing = _version_with_fingerprint(client, registered_name, trained.fingerprint)
+    existing = version_with_fingerprint(client, registered_name, trained.fingerprint)
     if existing is not None:
         return RegisteredModel(registered_name, str(existing.version), existing.run_id, True)
 
-    experiment_id = _experiment_id(client, experiment, artifact_root)
+    experiment_id = experiment_for(client, experiment, artifact_root)
     run_tags = {**(tags or {}), FINGERPRINT_TAG: trained.fingerprint}
     run = client.create_run(experiment_id, tags=run_tags)
     run_id = run.info.run_id
     try:
         _log_run_data(client, run_id, trained)
         model_id, artifact_location = _log_model(client, experiment_id, run_id, trained)
-        _ensure_registered_model(client, registered_name)
+        ensure_registered_model(client, registered_name)
         version = client.create_model_version(
             registered_name,
             # The artifact location, not "models:/<model_id>": MLflow's SQL registry resolves
@@ -127,35 +125,6 @@ def load_registered_model(tracking_uri: str, name: str, version: str | int) -> A
         return mlflow.sklearn.load_model(local)
 
 
-def _check_name(what: str, name: str) -> None:
-    # Names end up inside MLflow filter strings, which have no escape for a single quote.
-    if not name or "'" in name:
-        raise ValueError(f"{what} must be a non-empty name without single quotes, got {name!r}")
-
-
-def _version_with_fingerprint(client: MlflowClient, name: str, fingerprint: str) -> Any | None:
-    versions = client.search_model_versions(f"name = '{name}'")
-    matching = [v for v in versions if v.tags.get(FINGERPRINT_TAG) == fingerprint]
-    return min(matching, key=lambda v: int(v.version)) if matching else None
-
-
-def _experiment_id(client: MlflowClient, name: str, artifact_root: str | None) -> str:
-    existing = client.get_experiment_by_name(name)
-    if existing is not None:
-        return existing.experiment_id
-    location = None
-    if artifact_root is not None:
-        # A bare path would be taken relative to the server; a file URI is unambiguous.
-        location = artifact_root if "://" in artifact_root else _file_uri(artifact_root)
-    return client.create_experiment(name, artifact_location=location)
-
-
-def _file_uri(path: str) -> str:
-    from pathlib import Path
-
-    return Path(path).absolute().as_uri()
-
-
 def _log_run_data(client: MlflowClient, run_id: str, trained: TrainedClassifier) -> None:
     from mlflow.entities import Metric, Param
 
@@ -183,7 +152,7 @@ def _log_run_data(client: MlflowClient, run_id: str, trained: TrainedClassifier)
         "feature_names": json.dumps(list(trained.feature_names)),
         "classes": json.dumps(list(trained.classes)),
     }
-    timestamp = _now_ms()
+    timestamp = now_ms()
     client.log_batch(
         run_id,
         metrics=[Metric(key, float(value), timestamp, 0) for key, value in values.items()],
@@ -198,12 +167,6 @@ def _log_run_data(client: MlflowClient, run_id: str, trained: TrainedClassifier)
 
 def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _now_ms() -> int:
-    import time
-
-    return int(time.time() * 1000)
 
 
 def _log_model(
@@ -260,14 +223,3 @@ def _pip_requirements() -> list[str]:
         f"{package}=={version(package)}"
         for package in ("mlflow", "scikit-learn", "numpy", "scipy", "skops")
     ]
-
-
-def _ensure_registered_model(client: MlflowClient, name: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        client.create_registered_model(name)

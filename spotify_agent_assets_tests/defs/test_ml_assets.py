@@ -1,5 +1,6 @@
-"""``interaction_matrix`` over ingested sample listening: every play counted, no raw id, and a
-re-run that replaces the table."""
+"""The ``ml`` group over ingested sample listening: ``interaction_matrix`` counts every play
+under pseudonyms and a re-run replaces it; ``recommender_model`` registers a version, reuses it
+for the same training, and a worse model does not become champion."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from spotify_agent_assets.sample_world.listening import ListeningWorld
 from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.defs.graph_runs import graph_settings, materialize_keys
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::dagster.BetaWarning")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::dagster.BetaWarning"),
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
+]
 
 FIRST = dt.date(2026, 10, 1)
 DAYS = 10
@@ -60,6 +65,8 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         first = lake.read("ml", "interaction_matrix")
         materialize_keys(defs, instance, ["interaction_matrix"])
         again = lake.read("ml", "interaction_matrix")
+        trained = [_train(defs, instance, {}) for _ in range(2)]
+        forced_worse = _train(defs, instance, {"factors": 1, "iterations": 1, "search": False})
 
     assert again.equals(first)  # replaced, not appended
     events = lake.read("streams", "stream_events")
@@ -73,3 +80,32 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         (rows,) = con.execute("select count(*) from ml.interaction_matrix").fetchone()
     assert rows == first.num_rows
+
+    (v1, check1), (v1_again, check2), (v2, check3) = [*trained, forced_worse]
+    assert v1["model_version"] == v1_again["model_version"] == "recommender/1"
+    assert v1_again["reused_version"] is True
+    assert v1["ndcg_at_10"] == v1_again["ndcg_at_10"]  # same data, same seed: same metrics
+    assert v1["ndcg_at_10"] > v1["baseline_ndcg_at_10"]
+    assert check1.passed and check2.passed
+    assert v2["model_version"] == "recommender/2"
+    assert v2["champion_version"] == "recommender/1"
+    assert not check3.passed and check3.severity == dg.AssetCheckSeverity.WARN
+    assert "not better" in check3.metadata["decision"].value
+
+
+def _train(
+    defs: dg.Definitions, instance: dg.DagsterInstance, config: dict
+) -> tuple[dict, dg.AssetCheckEvaluation]:
+    """Materialize recommender_model with ``config``: its metadata and its check's result."""
+    result = dg.materialize(
+        [*defs.assets],  # type: ignore[list-item]
+        selection=dg.AssetSelection.assets("recommender_model"),
+        resources=defs.resources,
+        instance=instance,
+        run_config={"ops": {"recommender_model": {"config": config}}},
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("recommender_model")
+    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    (evaluation,) = result.get_asset_check_evaluations()
+    return metadata, evaluation

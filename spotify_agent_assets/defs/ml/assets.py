@@ -1,4 +1,5 @@
-"""The ``ml`` group: what recommendation models learn from (``interaction_matrix``).
+"""The ``ml`` group: what recommendation models learn from (``interaction_matrix``) and the
+model trained on it (``recommender_model``, in the MLflow registry).
 
 Methods live in :mod:`spotify_agent_assets.recommend`; this module wires them to Dagster.
 Tables are stored by the lake IO manager (``<lake>/ml/<asset>/``, views ``ml.<asset>``).
@@ -11,6 +12,7 @@ import dagster as dg
 import pyarrow as pa
 
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata
 from spotify_agent_assets.recommend.tables import INTERACTION_MATRIX, ML_GROUP
@@ -102,5 +104,180 @@ def _summary(table: pa.Table, as_of: dt.date, validation_days: int) -> dict[str,
     }
 
 
-ML_ASSETS: list[dg.AssetsDefinition] = [interaction_matrix]
+RECOMMENDER_MODEL = "recommender"
+RECOMMENDER_EXPERIMENT = "recommender"
+CHAMPION_CHECK = "champion_decision"
+
+
+class RecommenderTrainingConfig(dg.Config):
+    """How ``recommender_model`` trains. Unset settings are the library's defaults, or what the
+    bounded search picks when ``search`` is on."""
+
+    seed: int = 0
+    search: bool = True
+    factors: int | None = None
+    alpha: float | None = None
+    reg: float | None = None
+    iterations: int | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        chosen = {
+            "factors": self.factors,
+            "alpha": self.alpha,
+            "reg": self.reg,
+            "iterations": self.iterations,
+        }
+        return {key: value for key, value in chosen.items() if value is not None}
+
+
+@dg.asset(
+    group_name=ML_GROUP,
+    kinds={"python", "torch", "mlflow"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHAMPION_CHECK,
+            asset="recommender_model",
+            description=(
+                "Whether this training became the champion: it must beat the current champion "
+                "on the same validation days (NDCG@10, then recall@10). Warns when it did not."
+            ),
+        )
+    ],
+    pool="model_training",
+)
+def recommender_model(
+    context: dg.AssetExecutionContext,
+    config: RecommenderTrainingConfig,
+    mlflow: MlflowTrackingResource,
+    interaction_matrix: pa.Table,
+) -> dg.MaterializeResult:
+    """Weighted matrix factorisation of ``interaction_matrix``, registered in MLflow as a new
+    version of ``recommender`` (the same training again reuses its version).
+
+    Trained on the time split's train pairs (plays before the last 7 days, ``train_weight``),
+    scored on the pairs first played in those days against the popularity baseline; a bounded
+    search (six trainings around the library's defaults) picks the settings unless they are
+    given. The run logs parameters, metrics, the item embeddings and a model card (training
+    window, data version, code version, metrics against the baseline). The ``champion`` alias
+    moves only when the new version beats the current champion on the same validation days;
+    the ``champion_decision`` check says what was decided and why. Methods:
+    ``spotify_agent_assets.recommend``.
+    """
+    from spotify_agent_assets.recommend import evaluate_recommender, train_recommender
+    from spotify_agent_assets.recommend.baselines import popularity_baseline
+    from spotify_agent_assets.recommend.interaction_matrix import time_split
+    from spotify_agent_assets.recommend.params import resolve_params
+    from spotify_agent_assets.recommend.registry import (
+        CODE_VERSION,
+        decide_champion,
+        log_recommender,
+        training_fingerprint,
+    )
+    from spotify_agent_assets.recommend.search import default_candidates, search_params
+
+    train, validation = time_split(interaction_matrix)
+    if train.empty or validation.empty:
+        raise dg.Failure(
+            f"interaction_matrix has {len(train)} train and {len(validation)} validation pairs "
+            "in its time split: training needs plays before and within the last 7 days",
+            allow_retries=False,
+        )
+    given = config.overrides()
+    if config.search and not given:
+        params, searched = search_params(train, validation, seed=config.seed)
+        context.log.info(
+            f"searched {len(default_candidates())} settings; best NDCG@10 "
+            f"{searched['ndcg'].iloc[0]:.4f}: {params.as_dict()}"
+        )
+    else:
+        params, searched = resolve_params(given), None
+    model = train_recommender(train, seed=config.seed, params=params)
+
+    def score(candidate: Any) -> dict[str, float]:
+        return evaluate_recommender(candidate, train, validation, k=10)
+
+    metrics = score(model)
+    baseline = score(popularity_baseline(train))
+    as_of = max(interaction_matrix["last_played"].to_pylist())
+    card = {
+        "model": "weighted matrix factorisation (ALS), spotify_agent_assets.recommend",
+        "code_version": CODE_VERSION,
+        "trained_on": "interaction_matrix, time split: train_weight of pairs first played "
+        "before the last 7 days",
+        "as_of": as_of.isoformat(),
+        "interaction_matrix_data_version": _data_version(context, "interaction_matrix"),
+        "training_pairs": len(train),
+        "validation_pairs": len(validation),
+        "listeners": int(train["user_id"].nunique()),
+        "tracks": int(train["item_id"].nunique()),
+        "params": params.as_dict(),
+        "seed": config.seed,
+        "metrics_at_10": metrics,
+        "popularity_baseline_at_10": baseline,
+        "search": searched.to_dict("records") if searched is not None else "settings given",
+    }
+    registered = log_recommender(
+        model,
+        fingerprint=training_fingerprint(train, params.as_dict(), config.seed),
+        metrics=metrics,
+        baseline_metrics=baseline,
+        card=card,
+        tracking_uri=mlflow.tracking_uri,
+        artifact_root=mlflow.artifact_root,
+        experiment=RECOMMENDER_EXPERIMENT,
+        registered_name=RECOMMENDER_MODEL,
+        tags={"dagster_run_id": context.run_id},
+    )
+    decision = decide_champion(
+        tracking_uri=mlflow.tracking_uri,
+        name=RECOMMENDER_MODEL,
+        candidate=registered.version,
+        candidate_metrics=metrics,
+        score=score,
+    )
+    context.log.info(
+        f"{RECOMMENDER_MODEL} v{registered.version}"
+        f"{' (unchanged training, reused)' if registered.reused else ''}: NDCG@10 "
+        f"{metrics['ndcg']:.4f}, recall@10 {metrics['recall']:.4f} (popularity "
+        f"{baseline['ndcg']:.4f} / {baseline['recall']:.4f}); {decision.reason}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": dg.MetadataValue.text(f"{RECOMMENDER_MODEL}/{registered.version}"),
+            "champion_version": dg.MetadataValue.text(f"{RECOMMENDER_MODEL}/{decision.champion}"),
+            "reused_version": dg.MetadataValue.bool(registered.reused),
+            "mlflow_run_id": dg.MetadataValue.text(registered.run_id),
+            **{f"{key}_at_10": dg.MetadataValue.float(value) for key, value in metrics.items()},
+            "baseline_ndcg_at_10": dg.MetadataValue.float(baseline["ndcg"]),
+            "baseline_recall_at_10": dg.MetadataValue.float(baseline["recall"]),
+            "params": dg.MetadataValue.json(params.as_dict()),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHAMPION_CHECK,
+                passed=decision.champion == registered.version,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "decision": dg.MetadataValue.text(decision.reason),
+                    "promoted": dg.MetadataValue.bool(decision.promoted),
+                    "champion": dg.MetadataValue.text(f"{RECOMMENDER_MODEL}/{decision.champion}"),
+                    "previous_champion": dg.MetadataValue.text(
+                        f"{RECOMMENDER_MODEL}/{decision.previous}" if decision.previous else "none"
+                    ),
+                },
+            )
+        ],
+    )
+
+
+def _data_version(context: dg.AssetExecutionContext, asset: str) -> str | None:
+    """The data version of ``asset``'s latest materialization, as the model card records it."""
+    record = context.instance.get_latest_data_version_record(dg.AssetKey(asset))
+    materialization = record.asset_materialization if record is not None else None
+    if materialization is None:
+        return None
+    return (materialization.tags or {}).get("dagster/data_version")
+
+
+ML_ASSETS: list[dg.AssetsDefinition] = [interaction_matrix, recommender_model]
 ML_TABLE_CHECKS = [build_table_checks(ML_GROUP, INTERACTION_MATRIX)]
