@@ -54,9 +54,9 @@ run: setup
 	$(DAGSTER) --select 'kind:dbt and not tag:daily'
 	$(DAGSTER) --select 'tag:daily' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
 	$(DAGSTER) --select 'group:analytics and not kind:dbt'
-	$(DAGSTER) --select 'group:ml'
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
 	$(DAGSTER) --select 'group:audio'
+	$(DAGSTER) --select 'group:ml'
 	@$(BIN)/python -m spotify_agent_assets.summary
 
 test: setup

@@ -81,9 +81,11 @@ class RecommenderModel:
         n: int = 10,
         exclude_seen: bool = True,
         also_exclude: Interactions | None = None,
+        exclude_items: Any = None,
     ) -> pd.DataFrame:
         """``recommend``, also leaving out each user's items in ``also_exclude`` (its items
-        coded against this model's items, e.g. the training rows an evaluation was given)."""
+        coded against this model's items, e.g. the training rows an evaluation was given) and
+        ``exclude_items`` (ids) for everyone (explicit tracks, say)."""
         import numpy as np
         import pandas as pd
 
@@ -99,6 +101,7 @@ class RecommenderModel:
             positions,
             also_exclude,
             wanted,
+            self._excluded_positions(exclude_items),
         )
         frames = []
         scored = np.flatnonzero(has_history)
@@ -162,6 +165,14 @@ class RecommenderModel:
             seen_weights=seen.weight,
             _user_lookup=None,
         )
+
+    def _excluded_positions(self, item_ids: Any) -> Any:
+        import numpy as np
+
+        if item_ids is None:
+            return np.zeros(0, dtype=np.int64)
+        positions = self.item_positions(item_ids)
+        return positions[positions >= 0].astype(np.int64)
 
     def _lookup(self, name: str, ids: Any) -> Any:
         import pandas as pd
@@ -244,7 +255,8 @@ class RecommenderModel:
 
 class _Hidden:
     """Which items to leave out for each wanted user: their training items (when excluding
-    seen ones) and their items in an extra ``Interactions``, as (row, item) cells."""
+    seen ones), their items in an extra ``Interactions`` and items hidden from everyone, as
+    (row, item) cells."""
 
     def __init__(
         self,
@@ -253,9 +265,11 @@ class _Hidden:
         positions: Any,
         extra: Interactions | None,
         wanted: Any,
+        everyone: Any,
     ) -> None:
         import pandas as pd
 
+        self._everyone = everyone
         self._seen = (seen_pointers, seen_items, positions) if seen_pointers is not None else None
         self._extra = None
         if extra is not None and extra.nnz:
@@ -278,6 +292,9 @@ class _Hidden:
             counts = pointers[users[present] + 1] - pointers[users[present]]
             at_row.append(np.repeat(local, counts))
             at_item.append(items[cells])
+        if len(self._everyone):
+            at_row.append(np.repeat(np.arange(len(rows)), len(self._everyone)))
+            at_item.append(np.tile(self._everyone, len(rows)))
         return np.concatenate(at_row), np.concatenate(at_item)
 
     def most_per_user(self, rows: Any) -> int:

@@ -50,3 +50,51 @@ INTERACTION_MATRIX = TableContract(
         ),
     ),
 )
+
+USER_RECOMMENDATIONS = TableContract(
+    name="user_recommendations",
+    key=("listener_key", "rank"),
+    columns=(
+        Column(
+            "listener_key", S, "Pseudonymous listener (HMAC of the listener id)", nullable=False
+        ),
+        Column("rank", INT, "1 = the best recommendation for the listener", nullable=False),
+        Column("track_id", S, "Recommended Spotify track id", nullable=False),
+        Column("score", F, "Predicted preference (user vector . track vector)", nullable=False),
+        Column(
+            "because_track_id",
+            S,
+            "The listener's played track most like the recommended one (cosine of vectors)",
+        ),
+        Column("because_similarity", F, "Cosine similarity of those two tracks' vectors"),
+        Column(
+            "model_version", S, "Registered model (name/version) that scored it", nullable=False
+        ),
+        Column(
+            "as_of", D, "Last closed day of listening behind the listener's vector", nullable=False
+        ),
+    ),
+)
+
+SIMILAR_TRACKS = TableContract(
+    name="similar_tracks",
+    key=("track_id", "rank"),
+    columns=(
+        Column("track_id", S, "Spotify track id", nullable=False),
+        Column("rank", INT, "1 = the most similar track", nullable=False),
+        Column(
+            "similar_track_id", S, "A track whose vector points most the same way", nullable=False
+        ),
+        Column("score", F, "Cosine similarity of the two tracks' vectors", nullable=False),
+        Column(
+            "source",
+            S,
+            "Where track_id's vector comes from: listening (the model) or audio (predicted "
+            "from its audio features: a track nobody has played yet)",
+            nullable=False,
+        ),
+        Column(
+            "model_version", S, "Registered model (name/version) of the vectors", nullable=False
+        ),
+    ),
+)

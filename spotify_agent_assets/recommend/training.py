@@ -103,11 +103,17 @@ def train_recommender(
     )
 
 
-def fold_in(model: RecommenderModel, interactions: pd.DataFrame) -> RecommenderModel:
+def fold_in(
+    model: RecommenderModel, interactions: pd.DataFrame, *, replace: bool = False
+) -> RecommenderModel:
     """``model`` with the users of ``interactions`` (new ones included) given vectors from
-    all their interactions, old and new, against the model's fixed item vectors: no
-    retraining. Items the model does not know are an error (they need a retraining, or
-    vectors from their audio features)."""
+    their interactions against the model's fixed item vectors: no retraining.
+
+    By default ``interactions`` are new events, added to what the model knew of those users
+    (a new day's plays). With ``replace`` they are the users' whole history now (current
+    weights, which already count the old plays) and take the place of the old. Items the
+    model does not know are an error (they need a retraining, or vectors from their audio
+    features)."""
     import numpy as np
     import pandas as pd
     import torch
@@ -118,15 +124,17 @@ def fold_in(model: RecommenderModel, interactions: pd.DataFrame) -> RecommenderM
     # Known users keep their history; new users are appended.
     all_users = pd.Index(model.users).append(pd.Index(new.users)).unique()
     users = np.asarray(all_users, dtype=object)
+    new_rows = all_users.get_indexer(new.users)[new.user_index]
+    touched = np.unique(new_rows)
     old_user = np.repeat(np.arange(model.n_users), np.diff(model.seen_pointers))
+    kept = ~np.isin(old_user, touched) if replace else np.ones(len(old_user), dtype=bool)
     merged = summed_pairs(
         users,
         model.items,
-        np.concatenate([old_user, all_users.get_indexer(new.users)[new.user_index]]),
-        np.concatenate([model.seen_items, new.item_index]),
-        np.concatenate([model.seen_weights, new.weight]),
+        np.concatenate([old_user[kept], new_rows]),
+        np.concatenate([model.seen_items[kept], new.item_index]),
+        np.concatenate([model.seen_weights[kept], new.weight]),
     )
-    touched = np.unique(all_users.get_indexer(new.users)[new.user_index])
     pointers, columns, weight = merged.csr()
     rows = _rows_of(pointers, columns, weight, touched)
     device = pick_device(None) if model.device != "cpu" else "cpu"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
@@ -66,6 +67,11 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         materialize_keys(defs, instance, ["interaction_matrix"])
         again = lake.read("ml", "interaction_matrix")
         trained = [_train(defs, instance, {}) for _ in range(2)]
+        served = _serve(defs, instance, lake, {"n": 5})
+        clean = _serve(defs, instance, lake, {"n": 5, "exclude_explicit": True})
+        unplayed = _write_audio_features(lake, world, set(events_played(lake)))
+        materialize_keys(defs, instance, ["similar_tracks"])
+        similar = lake.read("ml", "similar_tracks").to_pandas()
         forced_worse = _train(defs, instance, {"factors": 1, "iterations": 1, "search": False})
 
     assert again.equals(first)  # replaced, not appended
@@ -91,6 +97,83 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     assert v2["champion_version"] == "recommender/1"
     assert not check3.passed and check3.severity == dg.AssetCheckSeverity.WARN
     assert "not better" in check3.metadata["decision"].value
+
+    # Serving: every listener with 3+ tracks gets 5 tracks they have not played, each with
+    # one of their own tracks as the reason; explicit tracks go when asked.
+    matrix = first.to_pandas()
+    matrix = matrix[matrix["weight"] > 0]
+    played = matrix.groupby("listener_key")["track_id"].agg(set)
+    eligible = set(played.index[played.map(len) >= 3])
+    assert set(served["listener_key"]) == eligible
+    assert (served.groupby("listener_key").size() == 5).all()
+    for listener, group in served.groupby("listener_key"):
+        assert not set(group["track_id"]) & played[listener]
+        assert set(group["because_track_id"]) <= played[listener]
+    explicit = {t.id for t in world.tracks() if t.explicit}
+    assert explicit & set(served["track_id"]), "the sample world should recommend some"
+    assert not explicit & set(clean["track_id"])
+    assert (served["model_version"] == "recommender/1").all()
+
+    # A track nobody played, known only by its audio features, has neighbours; so does one
+    # first played after the model's training days.
+    from_audio = similar[similar["source"] == "audio"]
+    trained_on = set(
+        matrix[(matrix["time_split"] == "train") & (matrix["train_weight"] > 0)]["track_id"]
+    )
+    assert unplayed and unplayed <= set(from_audio["track_id"])
+    assert set(from_audio["track_id"]) == {t.id for t in world.tracks()} - trained_on
+    assert (from_audio.groupby("track_id").size() == 10).all()
+    from_plays = set(similar[similar["source"] == "listening"]["track_id"])
+    assert from_plays == trained_on
+
+
+def events_played(lake: ParquetLake) -> list[str]:
+    return lake.read("streams", "stream_events")["track_id"].to_pylist()
+
+
+def _serve(
+    defs: dg.Definitions, instance: dg.DagsterInstance, lake: ParquetLake, config: dict
+) -> pd.DataFrame:
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],  # type: ignore[list-item]
+        selection=dg.AssetSelection.assets("user_recommendations")
+        | dg.AssetSelection.checks_for_assets("user_recommendations"),
+        resources=defs.resources,
+        instance=instance,
+        run_config={"ops": {"user_recommendations": {"config": config}}},
+    )
+    assert result.success
+    return lake.read("ml", "user_recommendations").to_pandas()
+
+
+def _write_audio_features(lake: ParquetLake, world: SampleWorld, played: set[str]) -> set[str]:
+    """Audio features for every catalogue track, shaped by its artist (as a sound follows its
+    artist); returns the tracks among them nobody played."""
+    import numpy as np
+
+    from spotify_agent_assets.audio.tables import AUDIO_FEATURES
+    from spotify_agent_assets.lake.table_contract import to_arrow
+
+    artists = sorted({t.artist_ids[0] for t in world.tracks()})
+    centre = {a: np.random.default_rng(i).normal(size=4) for i, a in enumerate(artists)}
+    rng = np.random.default_rng(0)
+    rows = []
+    for track in world.tracks():
+        energy, dance, valence, tempo = centre[track.artist_ids[0]] + rng.normal(0, 0.2, 4)
+        rows.append(
+            {
+                "track_id": track.id,
+                "path": f"{track.id}.wav",
+                "content_hash": track.id,
+                "status": "ok",
+                "energy": float(energy),
+                "danceability": float(dance),
+                "valence": float(valence),
+                "tempo_bpm": float(100 + 10 * tempo),
+            }
+        )
+    lake.write(to_arrow(AUDIO_FEATURES, rows), "audio", "audio_features")
+    return {t.id for t in world.tracks()} - played
 
 
 def _train(

@@ -202,3 +202,66 @@ def test_without_a_gpu_training_runs_on_the_cpu(model) -> None:
     import torch
 
     assert model.device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_every_reason_is_a_track_the_listener_played(model) -> None:
+    from spotify_agent_assets.recommend.reasons import explain
+
+    users = [*model.users[:10], "nobody-we-know"]
+    explained = explain(model, model.recommend(users, n=5))
+    for user, group in explained.groupby("user_id", sort=False):
+        if user == "nobody-we-know":
+            assert group["because_item_id"].isna().all()
+            continue
+        position = model.user_positions([user])[0]
+        played = set(
+            model.items[
+                model.seen_items[model.seen_pointers[position] : model.seen_pointers[position + 1]]
+            ]
+        )
+        assert set(group["because_item_id"]) <= played
+        assert (group["because_similarity"].between(-1.0, 1.0)).all()
+
+
+def test_unplayed_tracks_get_neighbours_from_their_audio_features() -> None:
+    from spotify_agent_assets.recommend.content_vectors import with_content_vectors
+
+    styles = planted_styles(200, 5, seed=9)
+    log = listening_log(800, 200, 60_000, styles=5, seed=9)
+    unplayed = {f"track-{i}" for i in range(0, 200, 10)}  # 20 tracks nobody has played yet
+    train = log[~log["track_id"].isin(unplayed)].rename(
+        columns={"listener_id": "user_id", "track_id": "item_id", "plays": "weight"}
+    )
+    model = train_recommender(train, seed=0, params=FAST)
+    rng = np.random.default_rng(0)
+    # Features that carry the style, blurred by noise, as audio features carry a genre.
+    features = pd.DataFrame(
+        np.eye(5)[styles] + rng.normal(0, 0.3, size=(200, 5)), columns=[f"f{i}" for i in range(5)]
+    ).assign(item_id=[f"track-{i}" for i in range(200)])
+    extended, added = with_content_vectors(model, features)
+    assert set(added) == unplayed
+    similar = extended.similar_items(sorted(unplayed), n=5)
+    same = np.mean(
+        [
+            styles[int(a.removeprefix("track-"))] == styles[int(b.removeprefix("track-"))]
+            for a, b in similar[["item_id", "similar_item_id"]].values
+        ]
+    )
+    assert same > 0.6  # chance is about 0.2
+    # Known tracks keep their vectors; the listeners are unchanged.
+    np.testing.assert_array_equal(extended.item_vectors[: model.n_items], model.item_vectors)
+    assert extended.n_users == model.n_users
+
+
+def test_fold_in_with_replace_takes_the_new_history_instead_of_adding_to_it(model) -> None:
+    user = model.users[0]
+    start, end = model.seen_pointers[0], model.seen_pointers[1]
+    history = pd.DataFrame(
+        {"user_id": user, "item_id": model.items[model.seen_items[start:end]], "weight": 1.0}
+    )
+    replaced = fold_in(model, history.iloc[:3], replace=True)
+    position = replaced.user_positions([user])[0]
+    assert replaced.seen_pointers[position + 1] - replaced.seen_pointers[position] == 3
+    added = fold_in(model, history.iloc[:3])
+    position = added.user_positions([user])[0]
+    assert added.seen_pointers[position + 1] - added.seen_pointers[position] == end - start

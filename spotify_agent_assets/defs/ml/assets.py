@@ -15,11 +15,17 @@ from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata
-from spotify_agent_assets.recommend.tables import INTERACTION_MATRIX, ML_GROUP
+from spotify_agent_assets.recommend.tables import (
+    INTERACTION_MATRIX,
+    ML_GROUP,
+    SIMILAR_TRACKS,
+    USER_RECOMMENDATIONS,
+)
 
 ML_KINDS = {"python", "duckdb", "parquet"}
 STREAM_EVENTS = dg.AssetKey("stream_events")
 SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
+AUDIO_FEATURES = dg.AssetKey("audio_features")
 
 # The last closed UTC day with events: the day in progress is never read.
 LAST_CLOSED_DAY_SQL = "SELECT max(date) FROM streams.stream_events WHERE date < ?"
@@ -279,5 +285,179 @@ def _data_version(context: dg.AssetExecutionContext, asset: str) -> str | None:
     return (materialization.tags or {}).get("dagster/data_version")
 
 
-ML_ASSETS: list[dg.AssetsDefinition] = [interaction_matrix, recommender_model]
-ML_TABLE_CHECKS = [build_table_checks(ML_GROUP, INTERACTION_MATRIX)]
+def _champion(mlflow: MlflowTrackingResource) -> tuple[Any, str]:
+    """The champion model and its name/version; a clear failure when there is none."""
+    from spotify_agent_assets.recommend.registry import champion_version, load_recommender
+
+    version = champion_version(mlflow.tracking_uri, RECOMMENDER_MODEL)
+    if version is None:
+        raise dg.Failure(
+            f"no version of {RECOMMENDER_MODEL} holds the champion alias in {mlflow.tracking_uri}: "
+            "materialize recommender_model first",
+            allow_retries=False,
+        )
+    return load_recommender(mlflow.tracking_uri, RECOMMENDER_MODEL, version), (
+        f"{RECOMMENDER_MODEL}/{version}"
+    )
+
+
+class UserRecommendationsConfig(dg.Config):
+    """How many tracks per listener, who counts, and whether explicit tracks may be offered."""
+
+    n: int = 20
+    min_tracks: int = 3
+    exclude_explicit: bool = False
+
+
+@dg.asset(
+    group_name=ML_GROUP,
+    kinds={"python", "torch", "parquet"},
+    deps=["recommender_model", SPOTIFY_TRACKS],
+    metadata=contract_metadata(USER_RECOMMENDATIONS),
+)
+def user_recommendations(
+    context: dg.AssetExecutionContext,
+    config: UserRecommendationsConfig,
+    lake: LakeResource,
+    mlflow: MlflowTrackingResource,
+    interaction_matrix: pa.Table,
+) -> dg.Output:
+    """The top ``n`` tracks for every listener with at least ``min_tracks`` played tracks,
+    from the champion ``recommender`` model, each with the played track that led to it.
+
+    The champion was trained up to its validation days; each listener's vector is folded in
+    again from their whole current ``interaction_matrix`` row (fixed track vectors, no
+    retraining), so the last days count. Tracks they played are left out, and explicit ones
+    too when ``exclude_explicit`` (``spotify.spotify_tracks.explicit``; unknown counts as
+    explicit then). ``because_track_id``: the listener's played track most like the
+    recommendation.
+    """
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from spotify_agent_assets.lake.table_contract import arrow_schema
+    from spotify_agent_assets.recommend import fold_in
+    from spotify_agent_assets.recommend.reasons import explain
+
+    champion, version = _champion(mlflow)
+    frame = interaction_matrix.select(["listener_key", "track_id", "weight"]).to_pandas()
+    frame = frame[frame["weight"] > 0]
+    known = champion.item_positions(frame["track_id"]) >= 0
+    history = pd.DataFrame(
+        {
+            "user_id": frame["listener_key"][known],
+            "item_id": frame["track_id"][known],
+            "weight": frame["weight"][known],
+        }
+    )
+    model = fold_in(champion, history, replace=True)
+    tracks_per_listener = history.groupby("user_id").size()
+    listeners = tracks_per_listener.index[tracks_per_listener >= config.min_tracks].tolist()
+    explicit = _explicit_tracks(lake, champion.items) if config.exclude_explicit else None
+    recs = explain(model, model.recommend_excluding(listeners, n=config.n, exclude_items=explicit))
+    as_of = max(interaction_matrix["last_played"].to_pylist())
+    table = pa.table(
+        {
+            "listener_key": recs["user_id"].astype(str),
+            "rank": recs["rank"].astype("int64"),
+            "track_id": recs["item_id"].astype(str),
+            "score": recs["score"],
+            "because_track_id": recs["because_item_id"],
+            "because_similarity": recs["because_similarity"],
+            "model_version": [version] * len(recs),
+            "as_of": [as_of] * len(recs),
+        },
+        schema=arrow_schema(USER_RECOMMENDATIONS),
+    )
+    context.log.info(
+        f"{len(listeners):,} listeners, {table.num_rows:,} recommendations from {version}; "
+        f"{int((~known).sum()):,} listening pairs of tracks the model has no vector for"
+    )
+    return dg.Output(
+        table,
+        metadata={
+            "model_version": dg.MetadataValue.text(version),
+            "listeners": dg.MetadataValue.int(len(listeners)),
+            "distinct_tracks": dg.MetadataValue.int(len(pc.unique(table["track_id"]))),
+            "pairs_without_vector": dg.MetadataValue.int(int((~known).sum())),
+            "explicit_excluded": dg.MetadataValue.int(0 if explicit is None else len(explicit)),
+        },
+    )
+
+
+def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
+    """Tracks to hide when explicit content is excluded: explicit, or of unknown rating."""
+    rows = lake.previous_rows("spotify", SPOTIFY_TRACKS.path[-1])
+    clean = {row["track_id"] for row in rows if row.get("explicit") is False}
+    return [item for item in items.tolist() if item not in clean]
+
+
+@dg.asset(
+    group_name=ML_GROUP,
+    kinds={"python", "torch", "parquet"},
+    deps=["recommender_model", AUDIO_FEATURES],
+    metadata=contract_metadata(SIMILAR_TRACKS),
+)
+def similar_tracks(
+    context: dg.AssetExecutionContext, lake: LakeResource, mlflow: MlflowTrackingResource
+) -> dg.Output:
+    """The 10 most similar tracks of every track, by the cosine of the champion model's track
+    vectors; tracks nobody has played yet get a vector predicted from their audio features
+    (``audio.audio_features``, a ridge map fitted on the tracks that have both), so a new
+    release has neighbours before its first play (``source`` = audio).
+    """
+    import pyarrow.compute as pc
+
+    from spotify_agent_assets.lake.table_contract import arrow_schema
+    from spotify_agent_assets.recommend.content_vectors import with_content_vectors
+
+    champion, version = _champion(mlflow)
+    model, added = champion, []
+    if lake.lake().exists("audio", AUDIO_FEATURES.path[-1]):
+        features = lake.read_table("audio", AUDIO_FEATURES.path[-1])
+        features = features.filter(pc.equal(features["status"], "ok")).to_pandas()
+        features = features.rename(columns={"track_id": "item_id"})
+        numeric = features.select_dtypes("number").drop(
+            columns=["extractor_version"], errors="ignore"
+        )
+        model, added = with_content_vectors(champion, numeric.assign(item_id=features["item_id"]))
+    else:
+        context.log.warning(
+            "audio.audio_features is not materialized: no vectors for unplayed tracks"
+        )
+    similar = model.similar_items(model.items, n=10)
+    from_audio = set(added)
+    table = pa.table(
+        {
+            "track_id": similar["item_id"].astype(str),
+            "rank": similar["rank"].astype("int64"),
+            "similar_track_id": similar["similar_item_id"].astype(str),
+            "score": similar["score"],
+            "source": ["audio" if t in from_audio else "listening" for t in similar["item_id"]],
+            "model_version": [version] * len(similar),
+        },
+        schema=arrow_schema(SIMILAR_TRACKS),
+    )
+    context.log.info(
+        f"{model.n_items:,} tracks ({len(added):,} from audio features only) from {version}"
+    )
+    return dg.Output(
+        table,
+        metadata={
+            "model_version": dg.MetadataValue.text(version),
+            "tracks": dg.MetadataValue.int(model.n_items),
+            "tracks_from_audio_features": dg.MetadataValue.int(len(added)),
+        },
+    )
+
+
+ML_ASSETS: list[dg.AssetsDefinition] = [
+    interaction_matrix,
+    recommender_model,
+    user_recommendations,
+    similar_tracks,
+]
+ML_TABLE_CHECKS = [
+    build_table_checks(ML_GROUP, contract)
+    for contract in (INTERACTION_MATRIX, USER_RECOMMENDATIONS, SIMILAR_TRACKS)
+]
