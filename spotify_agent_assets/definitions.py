@@ -14,6 +14,7 @@ from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_che
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.executor import step_executor
 from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
+from spotify_agent_assets.defs.ml.schedules import ML_JOBS, ML_SCHEDULES
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -56,8 +57,8 @@ defs = dg.Definitions(
         *audio_table_checks,
         *ML_TABLE_CHECKS,
     ],
-    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis],
-    schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion],
+    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis, *ML_JOBS],
+    schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion, *ML_SCHEDULES],
     sensors=[stream_landing_sensor, audio_landing_sensor, automation_sensor],
     resources=build_resources(settings),
     executor=step_executor(settings),

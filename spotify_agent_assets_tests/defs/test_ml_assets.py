@@ -14,6 +14,10 @@ import pyarrow.compute as pc
 import pytest
 
 from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
+from spotify_agent_assets.defs.ml.schedules import (
+    daily_interactions_schedule,
+    weekly_recommender_training_schedule,
+)
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -62,7 +66,12 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     with dg.instance_for_test() as instance:
         materialize_keys(defs, instance, streams, days)
         materialize_keys(defs, instance, spotify)
+        assert isinstance(_tick(daily_interactions_schedule, instance), dg.RunRequest)
+        assert isinstance(_tick(weekly_recommender_training_schedule, instance), dg.SkipReason)
         materialize_keys(defs, instance, ["interaction_matrix"])  # with its blocking key check
+        # Nothing new since: the daily tick skips; the model has something new to learn from.
+        assert isinstance(_tick(daily_interactions_schedule, instance), dg.SkipReason)
+        assert isinstance(_tick(weekly_recommender_training_schedule, instance), dg.RunRequest)
         first = lake.read("ml", "interaction_matrix")
         materialize_keys(defs, instance, ["interaction_matrix"])
         again = lake.read("ml", "interaction_matrix")
@@ -73,6 +82,7 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         materialize_keys(defs, instance, ["similar_tracks"])
         similar = lake.read("ml", "similar_tracks").to_pandas()
         forced_worse = _train(defs, instance, {"factors": 1, "iterations": 1, "search": False})
+        assert isinstance(_tick(weekly_recommender_training_schedule, instance), dg.SkipReason)
 
     assert again.equals(first)  # replaced, not appended
     events = lake.read("streams", "stream_events")
@@ -125,6 +135,12 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     assert (from_audio.groupby("track_id").size() == 10).all()
     from_plays = set(similar[similar["source"] == "listening"]["track_id"])
     assert from_plays == trained_on
+
+
+def _tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance) -> object:
+    """What the schedule's function answers on a tick now."""
+    with dg.build_schedule_context(instance=instance) as context:
+        return schedule(context)
 
 
 def events_played(lake: ParquetLake) -> list[str]:

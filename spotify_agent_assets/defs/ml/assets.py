@@ -301,6 +301,11 @@ def _champion(mlflow: MlflowTrackingResource) -> tuple[Any, str]:
     )
 
 
+# Serving tables follow a new matrix (daily) or a new model version (weekly); eager() waits
+# while an input was never materialized, so nothing is served before a model exists.
+SERVING_AUTOMATION = dg.AutomationCondition.eager()
+
+
 class UserRecommendationsConfig(dg.Config):
     """How many tracks per listener, who counts, and whether explicit tracks may be offered."""
 
@@ -313,6 +318,7 @@ class UserRecommendationsConfig(dg.Config):
     group_name=ML_GROUP,
     kinds={"python", "torch", "parquet"},
     deps=["recommender_model", SPOTIFY_TRACKS],
+    automation_condition=SERVING_AUTOMATION,
     metadata=contract_metadata(USER_RECOMMENDATIONS),
 )
 def user_recommendations(
@@ -396,6 +402,7 @@ def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
     group_name=ML_GROUP,
     kinds={"python", "torch", "parquet"},
     deps=["recommender_model", AUDIO_FEATURES],
+    automation_condition=SERVING_AUTOMATION,
     metadata=contract_metadata(SIMILAR_TRACKS),
 )
 def similar_tracks(
