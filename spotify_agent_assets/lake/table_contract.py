@@ -29,6 +29,7 @@ def _types() -> dict[str, Callable[[], pa.DataType]]:
         "date": pa.date32,
         "timestamp": lambda: pa.timestamp("us", tz="UTC"),
         "list<string>": lambda: pa.list_(pa.string()),
+        "list<float64>": lambda: pa.list_(pa.float64()),
     }
 
 
@@ -42,6 +43,7 @@ COLUMN_TYPES = (
     "date",
     "timestamp",  # microseconds, UTC
     "list<string>",
+    "list<float64>",
 )
 
 

@@ -123,7 +123,6 @@ class RecommenderModel:
         similar_item_id, score, rank. Unknown ids are an error naming them."""
         import numpy as np
         import pandas as pd
-        import torch
 
         _check_n(n)
         wanted = pd.unique(pd.Series(list(item_ids), dtype=object))
@@ -131,28 +130,7 @@ class RecommenderModel:
         if (positions < 0).any():
             unknown = ", ".join(map(repr, wanted[positions < 0][:5]))
             raise KeyError(f"similar_items: the model has no vector for item(s) {unknown}")
-        vectors = torch.from_numpy(self.item_vectors)
-        unit = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        take = min(n, self.n_items - 1)
-        rows = []
-        for block in _blocks(len(positions), self.n_items):
-            chosen = torch.from_numpy(positions[block])
-            scores = unit[chosen] @ unit.T
-            scores[torch.arange(len(chosen)), chosen] = -torch.inf
-            top = torch.topk(scores, take, dim=1) if take > 0 else None
-            if top is None:
-                continue
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "item_id": np.repeat(wanted[block], take),
-                        "similar_item_id": self.items[top.indices.numpy().ravel()],
-                        "score": top.values.numpy().ravel().astype(np.float64),
-                        "rank": np.tile(np.arange(1, take + 1), len(chosen)),
-                    }
-                )
-            )
-        return pd.concat(rows, ignore_index=True) if rows else _empty(SIMILAR_COLUMNS)
+        return nearest_neighbours(self.items, self.item_vectors, positions.astype(np.int64), n)
 
     def with_users(self, users: Any, user_vectors: Any, seen: Interactions) -> RecommenderModel:
         """This model with ``users`` (ids) now having ``user_vectors`` and played ``seen``."""
@@ -319,6 +297,39 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.concat(parts, ignore_index=True)
+
+
+def nearest_neighbours(ids: Any, vectors: Any, queries: Any, n: int) -> pd.DataFrame:
+    """For each row position in ``queries``, the ``n`` rows of ``vectors`` with the highest
+    cosine similarity, itself left out (exact search, in blocks): item_id, similar_item_id,
+    score, rank."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    ids = np.asarray(ids, dtype=object)
+    matrix = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    unit = matrix / matrix.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    take = min(n, len(ids) - 1)
+    rows = []
+    for block in _blocks(len(queries), len(ids)):
+        chosen = torch.from_numpy(np.asarray(queries[block], dtype=np.int64))
+        if take <= 0 or len(chosen) == 0:
+            continue
+        scores = unit[chosen] @ unit.T
+        scores[torch.arange(len(chosen)), chosen] = -torch.inf
+        top = torch.topk(scores, take, dim=1)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item_id": np.repeat(ids[queries[block]], take),
+                    "similar_item_id": ids[top.indices.numpy().ravel()],
+                    "score": top.values.numpy().ravel().astype(np.float64),
+                    "rank": np.tile(np.arange(1, take + 1), len(chosen)),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True) if rows else _empty(SIMILAR_COLUMNS)
 
 
 def _check_n(n: int) -> None:

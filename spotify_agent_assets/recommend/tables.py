@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spotify_agent_assets.lake.table_contract import Column, TableContract
 
-S, INT, F, D = "string", "int64", "float64", "date"
+S, INT, F, D, VEC = "string", "int64", "float64", "date", "list<float64>"
 
 ML_GROUP = "ml"
 
@@ -72,6 +72,34 @@ USER_RECOMMENDATIONS = TableContract(
         ),
         Column(
             "as_of", D, "Last closed day of listening behind the listener's vector", nullable=False
+        ),
+    ),
+)
+
+TRACK_EMBEDDING_INDEX = TableContract(
+    name="track_embedding_index",
+    key=("track_id",),
+    columns=(
+        Column("track_id", S, "Spotify track id", nullable=False),
+        Column(
+            "vector",
+            VEC,
+            "The track's vector in the champion model's taste space (cosine similarity of two "
+            "vectors: list_cosine_similarity in DuckDB)",
+            nullable=False,
+        ),
+        Column(
+            "norm", F, "Length of the vector (how much the model knows the track)", nullable=False
+        ),
+        Column(
+            "source",
+            S,
+            "listening (learnt by the model) or audio (predicted from the track's audio "
+            "features: nobody had played it in the model's training days)",
+            nullable=False,
+        ),
+        Column(
+            "model_version", S, "Registered model (name/version) of the vectors", nullable=False
         ),
     ),
 )

@@ -71,7 +71,13 @@ def test_graph_has_every_domain_with_lineage() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     streams = {"stream_events", "stream_quarantine"}
-    ml = {"interaction_matrix", "recommender_model", "user_recommendations", "similar_tracks"}
+    ml = {
+        "interaction_matrix",
+        "recommender_model",
+        "user_recommendations",
+        "track_embedding_index",
+        "similar_tracks",
+    }
     assert keys == set(CONTRACTS) | streams | ANALYTICS_TABLES | set(AUDIO_CONTRACTS) | ml
     parents = {
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
@@ -102,7 +108,8 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "interaction_matrix",
         "spotify_tracks",
     }
-    assert parents["similar_tracks"] == {"recommender_model", "audio_features"}
+    assert parents["track_embedding_index"] == {"recommender_model", "audio_features"}
+    assert parents["similar_tracks"] == {"track_embedding_index"}
 
 
 def test_sensors_and_schedules_are_on_by_default() -> None:
@@ -198,7 +205,7 @@ def _checks_of(key: dg.AssetKey) -> dict[str, dg.AssetCheckSpec]:
 
 def test_every_lake_table_has_a_blocking_key_check_and_a_schema_check() -> None:
     lake_tables = [spec for spec, storage in STORED if storage == LAKE]
-    assert len(lake_tables) >= 20  # spotify, streams, Python analytics, audio and ml
+    assert len(lake_tables) >= 21  # spotify, streams, Python analytics, audio and ml
     for spec in lake_tables:
         checks = _checks_of(spec.key)
         name = spec.key.to_user_string()

@@ -79,8 +79,9 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         served = _serve(defs, instance, lake, {"n": 5})
         clean = _serve(defs, instance, lake, {"n": 5, "exclude_explicit": True})
         unplayed = _write_audio_features(lake, world, set(events_played(lake)))
-        materialize_keys(defs, instance, ["similar_tracks"])
+        materialize_keys(defs, instance, ["track_embedding_index", "similar_tracks"])
         similar = lake.read("ml", "similar_tracks").to_pandas()
+        index = lake.read("ml", "track_embedding_index").to_pandas()
         forced_worse = _train(defs, instance, {"factors": 1, "iterations": 1, "search": False})
         assert isinstance(_tick(weekly_recommender_training_schedule, instance), dg.SkipReason)
 
@@ -135,6 +136,19 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     assert (from_audio.groupby("track_id").size() == 10).all()
     from_plays = set(similar[similar["source"] == "listening"]["track_id"])
     assert from_plays == trained_on
+    assert set(index["track_id"]) == set(similar["track_id"])
+    assert (index["vector"].map(len) == 64).all()
+    # The index answers a nearest-neighbour query in DuckDB as similar_tracks does.
+    probe = sorted(unplayed)[0]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        nearest = con.execute(
+            "select b.track_id from ml.track_embedding_index a, ml.track_embedding_index b "
+            "where a.track_id = ? and b.track_id <> a.track_id "
+            "order by list_cosine_similarity(a.vector, b.vector) desc limit 3",
+            [probe],
+        ).fetchall()
+    expected = similar[similar["track_id"] == probe].sort_values("rank")["similar_track_id"]
+    assert [row[0] for row in nearest] == expected.tolist()[:3]
 
 
 def _tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance) -> object:

@@ -19,6 +19,7 @@ from spotify_agent_assets.recommend.tables import (
     INTERACTION_MATRIX,
     ML_GROUP,
     SIMILAR_TRACKS,
+    TRACK_EMBEDDING_INDEX,
     USER_RECOMMENDATIONS,
 )
 
@@ -403,16 +404,21 @@ def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
     kinds={"python", "torch", "parquet"},
     deps=["recommender_model", AUDIO_FEATURES],
     automation_condition=SERVING_AUTOMATION,
-    metadata=contract_metadata(SIMILAR_TRACKS),
+    metadata=contract_metadata(TRACK_EMBEDDING_INDEX),
 )
-def similar_tracks(
+def track_embedding_index(
     context: dg.AssetExecutionContext, lake: LakeResource, mlflow: MlflowTrackingResource
 ) -> dg.Output:
-    """The 10 most similar tracks of every track, by the cosine of the champion model's track
-    vectors; tracks nobody has played yet get a vector predicted from their audio features
-    (``audio.audio_features``, a ridge map fitted on the tracks that have both), so a new
-    release has neighbours before its first play (``source`` = audio).
+    """Every track's vector in the champion model's taste space: the index nearest-neighbour
+    search runs over (``similar_tracks``, or ad hoc in DuckDB with ``list_cosine_similarity``).
+
+    Tracks the model learnt from plays are ``listening``; tracks nobody had played in its
+    training days get a vector predicted from their audio features (``audio.audio_features``,
+    a ridge map fitted on the tracks that have both), ``source`` = audio, so a new release has
+    neighbours before its first play. An exact (flat) index: tens of thousands of tracks are
+    scanned in milliseconds, where an approximate index would only add recall loss.
     """
+    import numpy as np
     import pyarrow.compute as pc
 
     from spotify_agent_assets.lake.table_contract import arrow_schema
@@ -423,27 +429,25 @@ def similar_tracks(
     if lake.lake().exists("audio", AUDIO_FEATURES.path[-1]):
         features = lake.read_table("audio", AUDIO_FEATURES.path[-1])
         features = features.filter(pc.equal(features["status"], "ok")).to_pandas()
-        features = features.rename(columns={"track_id": "item_id"})
         numeric = features.select_dtypes("number").drop(
             columns=["extractor_version"], errors="ignore"
         )
-        model, added = with_content_vectors(champion, numeric.assign(item_id=features["item_id"]))
+        model, added = with_content_vectors(champion, numeric.assign(item_id=features["track_id"]))
     else:
         context.log.warning(
             "audio.audio_features is not materialized: no vectors for unplayed tracks"
         )
-    similar = model.similar_items(model.items, n=10)
+    vectors = model.item_vectors.astype(np.float64)
     from_audio = set(added)
     table = pa.table(
         {
-            "track_id": similar["item_id"].astype(str),
-            "rank": similar["rank"].astype("int64"),
-            "similar_track_id": similar["similar_item_id"].astype(str),
-            "score": similar["score"],
-            "source": ["audio" if t in from_audio else "listening" for t in similar["item_id"]],
-            "model_version": [version] * len(similar),
+            "track_id": [str(t) for t in model.items],
+            "vector": list(vectors),
+            "norm": np.linalg.norm(vectors, axis=1),
+            "source": ["audio" if t in from_audio else "listening" for t in model.items],
+            "model_version": [version] * model.n_items,
         },
-        schema=arrow_schema(SIMILAR_TRACKS),
+        schema=arrow_schema(TRACK_EMBEDDING_INDEX),
     )
     context.log.info(
         f"{model.n_items:,} tracks ({len(added):,} from audio features only) from {version}"
@@ -454,6 +458,50 @@ def similar_tracks(
             "model_version": dg.MetadataValue.text(version),
             "tracks": dg.MetadataValue.int(model.n_items),
             "tracks_from_audio_features": dg.MetadataValue.int(len(added)),
+            "dimensions": dg.MetadataValue.int(int(vectors.shape[1])),
+        },
+    )
+
+
+@dg.asset(
+    group_name=ML_GROUP,
+    kinds={"python", "torch", "parquet"},
+    automation_condition=SERVING_AUTOMATION,
+    metadata=contract_metadata(SIMILAR_TRACKS),
+)
+def similar_tracks(context: dg.AssetExecutionContext, track_embedding_index: pa.Table) -> dg.Output:
+    """The 10 most similar tracks of every track in ``track_embedding_index``, by the cosine of
+    their vectors; ``source`` says whether the track's vector was learnt from plays or
+    predicted from its audio features (a track nobody has played yet).
+    """
+    import numpy as np
+
+    from spotify_agent_assets.lake.table_contract import arrow_schema
+    from spotify_agent_assets.recommend.model import nearest_neighbours
+
+    ids = np.array(track_embedding_index["track_id"].to_pylist(), dtype=object)
+    vectors = np.array(track_embedding_index["vector"].to_pylist(), dtype=np.float32)
+    similar = nearest_neighbours(ids, vectors, np.arange(len(ids)), 10)
+    source = dict(zip(ids, track_embedding_index["source"].to_pylist(), strict=True))
+    versions = set(track_embedding_index["model_version"].to_pylist())
+    version = versions.pop() if len(versions) == 1 else ", ".join(sorted(versions))
+    table = pa.table(
+        {
+            "track_id": similar["item_id"].astype(str),
+            "rank": similar["rank"].astype("int64"),
+            "similar_track_id": similar["similar_item_id"].astype(str),
+            "score": similar["score"],
+            "source": [source[t] for t in similar["item_id"]],
+            "model_version": [version] * len(similar),
+        },
+        schema=arrow_schema(SIMILAR_TRACKS),
+    )
+    context.log.info(f"10 neighbours for each of {len(ids):,} tracks")
+    return dg.Output(
+        table,
+        metadata={
+            "model_version": dg.MetadataValue.text(version),
+            "tracks": dg.MetadataValue.int(len(ids)),
         },
     )
 
@@ -462,9 +510,15 @@ ML_ASSETS: list[dg.AssetsDefinition] = [
     interaction_matrix,
     recommender_model,
     user_recommendations,
+    track_embedding_index,
     similar_tracks,
 ]
 ML_TABLE_CHECKS = [
     build_table_checks(ML_GROUP, contract)
-    for contract in (INTERACTION_MATRIX, USER_RECOMMENDATIONS, SIMILAR_TRACKS)
+    for contract in (
+        INTERACTION_MATRIX,
+        USER_RECOMMENDATIONS,
+        TRACK_EMBEDDING_INDEX,
+        SIMILAR_TRACKS,
+    )
 ]
