@@ -7,6 +7,8 @@ fluent API, which reads and writes process-wide state (see ``audio.model_registr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,20 @@ def client_for(tracking_uri: str) -> MlflowClient:
     import mlflow
 
     return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@contextmanager
+def downloaded_version(tracking_uri: str, name: str, version: str | int) -> Iterator[str]:
+    """A local folder holding one registered version's files, removed on exit."""
+    import tempfile
+
+    import mlflow
+
+    uri = client_for(tracking_uri).get_model_version_download_uri(name, str(version))
+    with tempfile.TemporaryDirectory() as tmp:
+        yield mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri
+        )
 
 
 def check_name(what: str, name: str) -> None:

@@ -42,6 +42,7 @@ from spotify_agent_assets.mlflow_registry import (
     FINGERPRINT_TAG,
     RegisteredModel,
     check_name,
+    downloaded_version,
     ensure_registered_model,
     experiment_for,
     now_ms,
@@ -113,15 +114,9 @@ def log_classifier(
 
 def load_registered_model(tracking_uri: str, name: str, version: str | int) -> Any:
     """The sklearn estimator of one registered version (it takes `feature_matrix` rows)."""
-    import mlflow
     import mlflow.sklearn
 
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    uri = client.get_model_version_download_uri(name, str(version))
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri
-        )
+    with downloaded_version(tracking_uri, name, version) as local:
         return mlflow.sklearn.load_model(local)
 
 

@@ -26,6 +26,7 @@ from spotify_agent_assets.mlflow_registry import (
     RegisteredModel,
     check_name,
     client_for,
+    downloaded_version,
     ensure_registered_model,
     experiment_for,
     now_ms,
@@ -117,16 +118,9 @@ def log_recommender(
 
 def load_recommender(tracking_uri: str, name: str, version: str | int) -> RecommenderModel:
     """One registered version's model."""
-    import mlflow
-
     from spotify_agent_assets.recommend.model_files import load_model
 
-    client = client_for(tracking_uri)
-    uri = client.get_model_version_download_uri(name, str(version))
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri
-        )
+    with downloaded_version(tracking_uri, name, version) as local:
         return load_model(local)
 
 
