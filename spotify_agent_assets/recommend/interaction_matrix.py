@@ -166,6 +166,15 @@ def build_interaction_matrix(
     return table.cast(arrow_schema(INTERACTION_MATRIX))
 
 
+def not_pseudonymous(listener_keys: pa.Array | pa.ChunkedArray) -> int:
+    """How many ``listener_keys`` are not 64-hex HMAC digests (``streams.pseudonymize``): a raw
+    listener id that reached the ``ml`` group would be one."""
+    import pyarrow.compute as pc
+
+    digests = pc.sum(pc.match_substring_regex(listener_keys, r"^[0-9a-f]{64}$")).as_py() or 0
+    return len(listener_keys) - digests
+
+
 def time_split(matrix: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, validation) as user_id, item_id, weight frames for ``train_recommender`` and
     ``evaluate_recommender``: train weights are ``train_weight``."""

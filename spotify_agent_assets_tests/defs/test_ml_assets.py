@@ -220,5 +220,7 @@ def _train(
     assert result.success
     (materialization,) = result.asset_materializations_for_node("recommender_model")
     metadata = {key: value.value for key, value in materialization.metadata.items()}
-    (evaluation,) = result.get_asset_check_evaluations()
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "champion_decision"
+    ]
     return metadata, evaluation

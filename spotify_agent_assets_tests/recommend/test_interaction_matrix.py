@@ -112,3 +112,14 @@ def test_settings_are_checked() -> None:
         InteractionSettings(half_life_days=0)
     with pytest.raises(ValueError, match="holdout_share"):
         InteractionSettings(holdout_share=1.0)
+
+
+def test_raw_listener_ids_are_told_from_pseudonyms() -> None:
+    import pyarrow as pa
+
+    from spotify_agent_assets.recommend.interaction_matrix import not_pseudonymous
+
+    digest = "0123456789abcdef" * 4
+    keys = pa.array([digest, "user-0000042", digest.upper(), digest[:-1]])
+    assert not_pseudonymous(keys) == 3
+    assert not_pseudonymous(pa.array([digest, digest])) == 0

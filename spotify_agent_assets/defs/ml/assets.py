@@ -32,13 +32,37 @@ AUDIO_FEATURES = dg.AssetKey("audio_features")
 LAST_CLOSED_DAY_SQL = "SELECT max(date) FROM streams.stream_events WHERE date < ?"
 
 
+PSEUDONYM_CHECK = "listener_key_pseudonymized"
+
+
+def _pseudonym_check_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        PSEUDONYM_CHECK,
+        asset=asset,
+        blocking=True,
+        description="Every listener_key is a 64-hex HMAC digest: no raw listener id in ml.",
+    )
+
+
+def _pseudonym_check(table: pa.Table) -> dg.AssetCheckResult:
+    from spotify_agent_assets.recommend.interaction_matrix import not_pseudonymous
+
+    bad = not_pseudonymous(table["listener_key"])
+    return dg.AssetCheckResult(
+        check_name=PSEUDONYM_CHECK,
+        passed=bad == 0,
+        metadata={"rows": table.num_rows, "listener_keys_not_hmac": bad},
+    )
+
+
 @dg.asset(
     group_name=ML_GROUP,
     kinds=ML_KINDS,
     deps=[STREAM_EVENTS, SPOTIFY_TRACKS],
+    check_specs=[_pseudonym_check_spec("interaction_matrix")],
     metadata=contract_metadata(INTERACTION_MATRIX),
 )
-def interaction_matrix(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
+def interaction_matrix(context: dg.AssetExecutionContext, lake: LakeResource):
     """Implicit feedback per pseudonymous listener and track, as of the last closed UTC day.
 
     From ``streams.stream_events`` (every day up to ``as_of``) and the tracks' durations in
@@ -86,7 +110,8 @@ def interaction_matrix(context: dg.AssetExecutionContext, lake: LakeResource) ->
         f"{table.num_rows:,} listener-track pairs of {metadata['listeners'].value:,} listeners "
         f"as of {as_of}"
     )
-    return dg.Output(table, metadata=metadata)
+    yield dg.Output(table, metadata=metadata)
+    yield _pseudonym_check(table)
 
 
 def _summary(table: pa.Table, as_of: dt.date, validation_days: int) -> dict[str, Any]:
@@ -320,6 +345,7 @@ class UserRecommendationsConfig(dg.Config):
     kinds={"python", "torch", "parquet"},
     deps=["recommender_model", SPOTIFY_TRACKS],
     automation_condition=SERVING_AUTOMATION,
+    check_specs=[_pseudonym_check_spec("user_recommendations")],
     metadata=contract_metadata(USER_RECOMMENDATIONS),
 )
 def user_recommendations(
@@ -328,7 +354,7 @@ def user_recommendations(
     lake: LakeResource,
     mlflow: MlflowTrackingResource,
     interaction_matrix: pa.Table,
-) -> dg.Output:
+):
     """The top ``n`` tracks for every listener with at least ``min_tracks`` played tracks,
     from the champion ``recommender`` model, each with the played track that led to it.
 
@@ -380,7 +406,7 @@ def user_recommendations(
         f"{len(listeners):,} listeners, {table.num_rows:,} recommendations from {version}; "
         f"{int((~known).sum()):,} listening pairs of tracks the model has no vector for"
     )
-    return dg.Output(
+    yield dg.Output(
         table,
         metadata={
             "model_version": dg.MetadataValue.text(version),
@@ -390,6 +416,7 @@ def user_recommendations(
             "explicit_excluded": dg.MetadataValue.int(0 if explicit is None else len(explicit)),
         },
     )
+    yield _pseudonym_check(table)
 
 
 def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
