@@ -82,8 +82,20 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         materialize_keys(defs, instance, ["track_embedding_index", "similar_tracks"])
         similar = lake.read("ml", "similar_tracks").to_pandas()
         index = lake.read("ml", "track_embedding_index").to_pandas()
+        # The automation sensor's view: everything served is current, nothing is requested.
+        first_tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert _requested(first_tick) == set()
         forced_worse = _train(defs, instance, {"factors": 1, "iterations": 1, "search": False})
         assert isinstance(_tick(weekly_recommender_training_schedule, instance), dg.SkipReason)
+        # A new model version (champion or not) re-serves what reads the registry.
+        after_training = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first_tick.cursor
+        )
+        assert _requested(after_training) == {
+            "user_recommendations",
+            "track_embedding_index",
+            "similar_tracks",
+        }
 
     assert again.equals(first)  # replaced, not appended
     events = lake.read("streams", "stream_events")
@@ -149,6 +161,15 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
         ).fetchall()
     expected = similar[similar["track_id"] == probe].sort_values("rank")["similar_track_id"]
     assert [row[0] for row in nearest] == expected.tolist()[:3]
+
+
+def _requested(tick: object) -> set[str]:
+    """Assets (not checks) an automation tick asks to materialize."""
+    return {
+        r.key.to_user_string()
+        for r in tick.results  # type: ignore[attr-defined]
+        if r.true_subset.size and isinstance(r.key, dg.AssetKey)
+    }
 
 
 def _tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance) -> object:

@@ -330,6 +330,16 @@ def _champion(mlflow: MlflowTrackingResource) -> tuple[Any, str]:
 # Serving tables follow a new matrix (daily) or a new model version (weekly); eager() waits
 # while an input was never materialized, so nothing is served before a model exists.
 SERVING_AUTOMATION = dg.AutomationCondition.eager()
+# Audio features only add vectors for unplayed tracks: the index is built without them, so
+# their absence must not hold it back (eager() would wait for them forever).
+EMBEDDING_AUTOMATION = (
+    dg.AutomationCondition.eager()
+    .replace(
+        "any_deps_missing",
+        dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(AUDIO_FEATURES)),
+    )
+    .with_label("eager (audio features optional)")
+)
 
 
 class UserRecommendationsConfig(dg.Config):
@@ -430,7 +440,7 @@ def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
     group_name=ML_GROUP,
     kinds={"python", "torch", "parquet"},
     deps=["recommender_model", AUDIO_FEATURES],
-    automation_condition=SERVING_AUTOMATION,
+    automation_condition=EMBEDDING_AUTOMATION,
     metadata=contract_metadata(TRACK_EMBEDDING_INDEX),
 )
 def track_embedding_index(
