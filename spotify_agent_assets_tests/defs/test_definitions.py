@@ -174,7 +174,8 @@ def _column_schema(spec: dg.AssetSpec) -> dg.TableSchema:
     return schema
 
 
-STORED = list(_stored_tables())
+# Sorted: the asset graph's order differs between processes, and xdist workers must collect alike.
+STORED = sorted(_stored_tables(), key=lambda stored: stored[0].key.to_user_string())
 
 
 def test_every_table_is_stored_in_the_lake_or_the_warehouse() -> None:
