@@ -30,6 +30,23 @@ TESTS_DIR = Path(__file__).resolve().parent
 # sample month of listening). Groups are chosen here from the node id, not by xdist_group marks:
 # `--dist loadgroup` ignores those with pytest 9.2 (pytest-xdist issue 1386).
 SESSION_FIXTURE_FOLDERS = ("dbt", "analytics")
+# Seconds the longest units took in one `-n 2` run on 2 busy cores (1,433 tests, 1,417 s wall).
+# They only set the order units are handed out in, longest first, so that no long one starts
+# last while the other worker runs out of work; a unit not listed follows them.
+UNIT_SECONDS = {
+    "spotify_agent_assets_tests/dbt": 539,
+    "spotify_agent_assets_tests/defs/test_backfill_equivalence.py": 338,
+    "spotify_agent_assets_tests/defs/test_whole_history.py": 280,
+    "spotify_agent_assets_tests/analytics": 168,
+    "spotify_agent_assets_tests/defs/test_audio_assets.py": 163,
+    "spotify_agent_assets_tests/defs/test_late_data.py": 126,
+    "spotify_agent_assets_tests/defs/test_spotify_assets.py": 123,
+    "spotify_agent_assets_tests/audio/test_tempo_independent.py": 109,
+    "spotify_agent_assets_tests/audio/test_content_type.py": 102,
+    "spotify_agent_assets_tests/test_cli_sensor_preview.py": 70,
+    "spotify_agent_assets_tests/test_cli_materialize.py": 56,
+    "spotify_agent_assets_tests/defs/test_attribution.py": 45,
+}
 # Slots of numba's on-disk cache, one per concurrently running pytest process (below).
 NUMBA_CACHE_SLOTS = 64
 _numba_cache_lock: object = None
@@ -68,8 +85,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In xdist workers, the order units are handed out in (with `--no-loadscope-reorder`):
-    units with more tests marked slow first, so no long one starts last while the other worker
-    runs out of work, then the rest by size, the smallest last. Every worker sorts alike."""
+    UNIT_SECONDS' units longest first, then those with more tests marked slow, then the rest by
+    size, the smallest last. Every worker sorts alike."""
     if not hasattr(config, "workerinput"):
         return  # serial run, or the xdist controller: file order as collected
     slow: dict[str, int] = {}
@@ -78,7 +95,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unit = work_unit(item.nodeid)
         size[unit] = size.get(unit, 0) + 1
         slow[unit] = slow.get(unit, 0) + (item.get_closest_marker("slow") is not None)
-    ranked = sorted(size, key=lambda unit: (-slow[unit], -size[unit]))
+    ranked = sorted(size, key=lambda unit: (-UNIT_SECONDS.get(unit, 0), -slow[unit], -size[unit]))
     rank = {unit: index for index, unit in enumerate(ranked)}
     items.sort(key=lambda item: rank[work_unit(item.nodeid)])
 
