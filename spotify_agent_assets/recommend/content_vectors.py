@@ -1,13 +1,17 @@
-"""Vectors for tracks nobody has played yet, from their audio features.
+"""Vectors for tracks nobody has played yet, from their audio features and their artists'
+genres.
 
-A ridge regression from standardised audio features to the item vectors of the tracks that
-have both learns where a sound sits in the taste space; a new track's vector is its
+A ridge regression from standardised content features (audio descriptors, and per genre the
+share of the track's artists tagged with it) to the item vectors of the tracks that have both
+learns where a sound and a scene sit in the taste space; a new track's vector is its
 prediction. The tracks then have neighbours (``similar_items``) before their first play.
-Features missing for a track count as the feature's mean (after standardising, 0).
+Features missing for a track count as the feature's mean (after standardising, 0), so a track
+with genres but no audio yet, or audio but no genres, still gets a vector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -54,3 +58,22 @@ def with_content_vectors(
         _item_lookup=None,
     )
     return extended, added.tolist()
+
+
+def genre_features(
+    track_artists: Mapping[str, Sequence[str]], artist_genres: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """One row per track: item_id and, per genre any of the artists has, ``genre:<name>`` =
+    the share of the track's artists tagged with it (0 to 1)."""
+    import pandas as pd
+
+    rows = []
+    for track, artists in track_artists.items():
+        shares: dict[str, float] = {}
+        for artist in artists:
+            for genre in artist_genres.get(artist) or ():
+                shares[f"genre:{genre}"] = shares.get(f"genre:{genre}", 0.0) + 1 / len(artists)
+        rows.append({"item_id": track, **shares})
+    frame = pd.DataFrame(rows)
+    genres = sorted(c for c in frame.columns if c != "item_id")
+    return frame[["item_id", *genres]].fillna(0.0) if len(frame) else frame

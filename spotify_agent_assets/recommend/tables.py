@@ -94,8 +94,9 @@ TRACK_EMBEDDING_INDEX = TableContract(
         Column(
             "source",
             S,
-            "listening (learnt by the model) or audio (predicted from the track's audio "
-            "features: nobody had played it in the model's training days)",
+            "listening (learnt by the model) or content (predicted from the track's audio "
+            "features and its artists' genres: nobody had played it in the model's training "
+            "days)",
             nullable=False,
         ),
         Column(
@@ -117,8 +118,8 @@ SIMILAR_TRACKS = TableContract(
         Column(
             "source",
             S,
-            "Where track_id's vector comes from: listening (the model) or audio (predicted "
-            "from its audio features: a track nobody has played yet)",
+            "Where track_id's vector comes from: listening (the model) or content (predicted "
+            "from its audio features and genres: a track nobody has played yet)",
             nullable=False,
         ),
         Column(

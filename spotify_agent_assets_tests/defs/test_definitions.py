@@ -108,7 +108,12 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "interaction_matrix",
         "spotify_tracks",
     }
-    assert parents["track_embedding_index"] == {"recommender_model", "audio_features"}
+    assert parents["track_embedding_index"] == {
+        "recommender_model",
+        "audio_features",
+        "spotify_tracks",
+        "spotify_artists",
+    }
     assert parents["similar_tracks"] == {"track_embedding_index"}
 
 

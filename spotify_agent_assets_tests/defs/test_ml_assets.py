@@ -139,7 +139,7 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
 
     # A track nobody played, known only by its audio features, has neighbours; so does one
     # first played after the model's training days.
-    from_audio = similar[similar["source"] == "audio"]
+    from_audio = similar[similar["source"] == "content"]
     trained_on = set(
         matrix[(matrix["time_split"] == "train") & (matrix["train_weight"] > 0)]["track_id"]
     )

@@ -265,3 +265,16 @@ def test_fold_in_with_replace_takes_the_new_history_instead_of_adding_to_it(mode
     added = fold_in(model, history.iloc[:3])
     position = added.user_positions([user])[0]
     assert added.seen_pointers[position + 1] - added.seen_pointers[position] == end - start
+
+
+def test_genre_features_are_the_share_of_a_tracks_artists_with_each_genre() -> None:
+    from spotify_agent_assets.recommend.content_vectors import genre_features
+
+    frame = genre_features(
+        {"t1": ["a", "b"], "t2": ["b"], "t3": []},
+        {"a": ["indie", "pop"], "b": ["pop"], "c": ["jazz"]},
+    ).set_index("item_id")
+    assert list(frame.columns) == ["genre:indie", "genre:pop"]
+    assert frame.loc["t1"].tolist() == [0.5, 1.0]
+    assert frame.loc["t2"].tolist() == [0.0, 1.0]
+    assert frame.loc["t3"].tolist() == [0.0, 0.0]

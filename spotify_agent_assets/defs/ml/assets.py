@@ -26,6 +26,7 @@ from spotify_agent_assets.recommend.tables import (
 ML_KINDS = {"python", "duckdb", "parquet"}
 STREAM_EVENTS = dg.AssetKey("stream_events")
 SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
+SPOTIFY_ARTISTS = dg.AssetKey("spotify_artists")
 AUDIO_FEATURES = dg.AssetKey("audio_features")
 
 # The last closed UTC day with events: the day in progress is never read.
@@ -330,15 +331,17 @@ def _champion(mlflow: MlflowTrackingResource) -> tuple[Any, str]:
 # Serving tables follow a new matrix (daily) or a new model version (weekly); eager() waits
 # while an input was never materialized, so nothing is served before a model exists.
 SERVING_AUTOMATION = dg.AutomationCondition.eager()
-# Audio features only add vectors for unplayed tracks: the index is built without them, so
-# their absence must not hold it back (eager() would wait for them forever).
+# Audio features and genres only add vectors for unplayed tracks: the index is built without
+# them, so their absence must not hold it back (eager() would wait for them forever).
 EMBEDDING_AUTOMATION = (
     dg.AutomationCondition.eager()
     .replace(
         "any_deps_missing",
-        dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(AUDIO_FEATURES)),
+        dg.AutomationCondition.any_deps_missing().ignore(
+            dg.AssetSelection.assets(AUDIO_FEATURES, SPOTIFY_TRACKS, SPOTIFY_ARTISTS)
+        ),
     )
-    .with_label("eager (audio features optional)")
+    .with_label("eager (content features optional)")
 )
 
 
@@ -439,7 +442,7 @@ def _explicit_tracks(lake: LakeResource, items: Any) -> list[Any]:
 @dg.asset(
     group_name=ML_GROUP,
     kinds={"python", "torch", "parquet"},
-    deps=["recommender_model", AUDIO_FEATURES],
+    deps=["recommender_model", AUDIO_FEATURES, SPOTIFY_TRACKS, SPOTIFY_ARTISTS],
     automation_condition=EMBEDDING_AUTOMATION,
     metadata=contract_metadata(TRACK_EMBEDDING_INDEX),
 )
@@ -450,30 +453,22 @@ def track_embedding_index(
     search runs over (``similar_tracks``, or ad hoc in DuckDB with ``list_cosine_similarity``).
 
     Tracks the model learnt from plays are ``listening``; tracks nobody had played in its
-    training days get a vector predicted from their audio features (``audio.audio_features``,
-    a ridge map fitted on the tracks that have both), ``source`` = audio, so a new release has
-    neighbours before its first play. An exact (flat) index: tens of thousands of tracks are
+    training days get a vector predicted from their content (``source`` = content): their
+    audio features (``audio.audio_features``) and their artists' genres
+    (``spotify.spotify_tracks``, ``spotify.spotify_artists``), by a ridge map fitted on the
+    tracks that have both, so a new release has neighbours before its first play. An exact (flat) index: tens of thousands of tracks are
     scanned in milliseconds, where an approximate index would only add recall loss.
     """
     import numpy as np
-    import pyarrow.compute as pc
 
     from spotify_agent_assets.lake.table_contract import arrow_schema
     from spotify_agent_assets.recommend.content_vectors import with_content_vectors
 
     champion, version = _champion(mlflow)
+    content = _content_features(context, lake)
     model, added = champion, []
-    if lake.lake().exists("audio", AUDIO_FEATURES.path[-1]):
-        features = lake.read_table("audio", AUDIO_FEATURES.path[-1])
-        features = features.filter(pc.equal(features["status"], "ok")).to_pandas()
-        numeric = features.select_dtypes("number").drop(
-            columns=["extractor_version"], errors="ignore"
-        )
-        model, added = with_content_vectors(champion, numeric.assign(item_id=features["track_id"]))
-    else:
-        context.log.warning(
-            "audio.audio_features is not materialized: no vectors for unplayed tracks"
-        )
+    if content is not None:
+        model, added = with_content_vectors(champion, content)
     vectors = model.item_vectors.astype(np.float64)
     from_audio = set(added)
     table = pa.table(
@@ -481,23 +476,60 @@ def track_embedding_index(
             "track_id": [str(t) for t in model.items],
             "vector": list(vectors),
             "norm": np.linalg.norm(vectors, axis=1),
-            "source": ["audio" if t in from_audio else "listening" for t in model.items],
+            "source": ["content" if t in from_audio else "listening" for t in model.items],
             "model_version": [version] * model.n_items,
         },
         schema=arrow_schema(TRACK_EMBEDDING_INDEX),
     )
     context.log.info(
-        f"{model.n_items:,} tracks ({len(added):,} from audio features only) from {version}"
+        f"{model.n_items:,} tracks ({len(added):,} from audio features and genres only) "
+        f"from {version}"
     )
     return dg.Output(
         table,
         metadata={
             "model_version": dg.MetadataValue.text(version),
             "tracks": dg.MetadataValue.int(model.n_items),
-            "tracks_from_audio_features": dg.MetadataValue.int(len(added)),
+            "tracks_from_content": dg.MetadataValue.int(len(added)),
             "dimensions": dg.MetadataValue.int(int(vectors.shape[1])),
         },
     )
+
+
+def _content_features(context: dg.AssetExecutionContext, lake: LakeResource) -> Any:
+    """Audio features (status ok) and genre shares per track, outer-joined on item_id; None
+    when neither is stored."""
+    import pyarrow.compute as pc
+
+    from spotify_agent_assets.recommend.content_vectors import genre_features
+
+    parts = []
+    if lake.lake().exists("audio", AUDIO_FEATURES.path[-1]):
+        features = lake.read_table("audio", AUDIO_FEATURES.path[-1])
+        features = features.filter(pc.equal(features["status"], "ok")).to_pandas()
+        numeric = features.select_dtypes("number").drop(
+            columns=["extractor_version"], errors="ignore"
+        )
+        parts.append(numeric.assign(item_id=features["track_id"]))
+    tracks = lake.previous_rows("spotify", SPOTIFY_TRACKS.path[-1])
+    artists = lake.previous_rows("spotify", SPOTIFY_ARTISTS.path[-1])
+    if tracks and artists:
+        parts.append(
+            genre_features(
+                {t["track_id"]: t["artist_ids"] or [] for t in tracks},
+                {a["artist_id"]: a["genres"] or [] for a in artists},
+            )
+        )
+    if not parts:
+        context.log.warning(
+            "neither audio.audio_features nor the Spotify tracks and artists are stored: "
+            "no vectors for unplayed tracks"
+        )
+        return None
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part, on="item_id", how="outer")
+    return merged
 
 
 @dg.asset(
