@@ -15,6 +15,7 @@ from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_lan
 from spotify_agent_assets.defs.executor import step_executor
 from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
 from spotify_agent_assets.defs.ml.schedules import ML_JOBS, ML_SCHEDULES
+from spotify_agent_assets.defs.ml.serving import SERVING_ASSETS, SERVING_TABLE_CHECKS
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -49,6 +50,7 @@ defs = dg.Definitions(
         *ANALYTICS_ASSETS,
         *AUDIO_ASSETS,
         *ML_ASSETS,
+        *SERVING_ASSETS,
     ],
     asset_checks=[
         *spotify_table_checks,
@@ -56,6 +58,7 @@ defs = dg.Definitions(
         *ANALYTICS_TABLE_CHECKS,
         *audio_table_checks,
         *ML_TABLE_CHECKS,
+        *SERVING_TABLE_CHECKS,
     ],
     jobs=[spotify_daily_sync, stream_ingestion, audio_analysis, *ML_JOBS],
     schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion, *ML_SCHEDULES],

@@ -18,6 +18,7 @@ from spotify_agent_assets.defs.ml.schedules import (
     daily_interactions_schedule,
     weekly_recommender_training_schedule,
 )
+from spotify_agent_assets.defs.ml.serving import SERVING_ASSETS, SERVING_TABLE_CHECKS
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
@@ -46,8 +47,18 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     listening = ListeningWorld(world, n_listeners=150, first_day=FIRST, days=DAYS)
     write_sample_landing_zone(listening, Path(settings.landing_dir))
     defs = dg.Definitions(
-        assets=[*dg.load_assets_from_modules([spotify_assets]), *STREAM_ASSETS, *ML_ASSETS],
-        asset_checks=[*spotify_table_checks, *STREAM_TABLE_CHECKS, *ML_TABLE_CHECKS],
+        assets=[
+            *dg.load_assets_from_modules([spotify_assets]),
+            *STREAM_ASSETS,
+            *ML_ASSETS,
+            *SERVING_ASSETS,
+        ],
+        asset_checks=[
+            *spotify_table_checks,
+            *STREAM_TABLE_CHECKS,
+            *ML_TABLE_CHECKS,
+            *SERVING_TABLE_CHECKS,
+        ],
         resources=build_resources(settings),
     )
     days = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS + 1)]
