@@ -50,7 +50,10 @@ def test_one_run_per_day_equals_one_run_over_the_range_and_reruns_change_nothing
     def hold_lock() -> None:
         with exclusive_warehouse_lock(warehouse.lock_path):
             held.set()
-            time.sleep(1.0)
+            # Long enough for the run to reach the lock on a loaded machine: a 1 s hold ended
+            # before the step started under a load average of 6 on 2 cores, and the run never
+            # had to wait (the assertion on its waiting message then failed).
+            time.sleep(5.0)
             released_at.append(time.time())
 
     holder = threading.Thread(target=hold_lock)
