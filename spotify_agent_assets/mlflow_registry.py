@@ -1,5 +1,6 @@
 """What every model registered in MLflow shares: store access, experiments, registered names,
-versions found by their training fingerprint.
+versions found by their training fingerprint, and ``register_training``: one training as a
+run, a logged model and a registered version, or the version already registered for it.
 
 Only `mlflow.MlflowClient` objects bound to a given ``tracking_uri`` are used, never MLflow's
 fluent API, which reads and writes process-wide state (see ``audio.model_registry``).
@@ -7,7 +8,7 @@ fluent API, which reads and writes process-wide state (see ``audio.model_registr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 FINGERPRINT_TAG = "fingerprint"
+MODEL_NAME = "model"  # the logged model's name within its run
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,91 @@ class RegisteredModel:
     version: str
     run_id: str
     reused: bool
+
+
+def register_training(
+    *,
+    tracking_uri: str,
+    artifact_root: str | None,
+    experiment: str,
+    registered_name: str,
+    fingerprint: str,
+    tags: Mapping[str, str] | None,
+    model_type: str,
+    model_params: Mapping[str, str],
+    log_run: Callable[[MlflowClient, str], None],
+    save_model: Callable[[str, Any, str], str],
+) -> RegisteredModel:
+    """Register one training as a new version of ``registered_name``, or return the version
+    already registered with ``fingerprint`` (``reused``; nothing is written).
+
+    ``log_run(client, run_id)`` logs the run's params, metrics and artifacts; ``save_model(folder,
+    logged_model, run_id)`` writes the model's files under the temporary ``folder`` and returns
+    the folder to upload. ``tags`` go on the run and the version, beside ``fingerprint``.
+    """
+    check_name("registered_name", registered_name)
+    check_name("experiment", experiment)
+    client = client_for(tracking_uri)
+    existing = version_with_fingerprint(client, registered_name, fingerprint)
+    if existing is not None:
+        return RegisteredModel(registered_name, str(existing.version), existing.run_id, True)
+    experiment_id = experiment_for(client, experiment, artifact_root)
+    run_tags = {**(tags or {}), FINGERPRINT_TAG: fingerprint}
+    run_id = client.create_run(experiment_id, tags=run_tags).info.run_id
+    try:
+        log_run(client, run_id)
+        model_id, location = _logged_model(
+            client, experiment_id, run_id, fingerprint, model_type, model_params, save_model
+        )
+        ensure_registered_model(client, registered_name)
+        version = client.create_model_version(
+            registered_name,
+            # The artifact location, not "models:/<model_id>": MLflow's SQL registry resolves
+            # a models:/ source with a client on the *global* tracking URI.
+            source=location,
+            run_id=run_id,
+            tags=run_tags,
+            model_id=model_id,
+        )
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+    return RegisteredModel(registered_name, str(version.version), run_id, False)
+
+
+def _logged_model(
+    client: MlflowClient,
+    experiment_id: str,
+    run_id: str,
+    fingerprint: str,
+    model_type: str,
+    model_params: Mapping[str, str],
+    save_model: Callable[[str, Any, str], str],
+) -> tuple[str, str]:
+    """A logged model (MLflow 3's model entity) linked to the run, its files uploaded: what
+    ``mlflow.<flavor>.log_model`` does, step by step, without the fluent API."""
+    import tempfile
+
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+
+    logged = client.create_logged_model(
+        experiment_id,
+        name=MODEL_NAME,
+        source_run_id=run_id,
+        tags={FINGERPRINT_TAG: fingerprint},
+        params=dict(model_params),
+        model_type=model_type,
+    )
+    try:
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        with tempfile.TemporaryDirectory() as tmp:
+            client.log_model_artifacts(logged.model_id, save_model(tmp, logged, run_id))
+    except BaseException:
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return logged.model_id, logged.artifact_location
 
 
 def client_for(tracking_uri: str) -> MlflowClient:

@@ -34,19 +34,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from spotify_agent_assets.mlflow_registry import (
     FINGERPRINT_TAG,
+    MODEL_NAME,
     RegisteredModel,
-    check_name,
     downloaded_version,
-    ensure_registered_model,
-    experiment_for,
     now_ms,
-    version_with_fingerprint,
+    register_training,
 )
 
 if TYPE_CHECKING:
@@ -54,7 +51,6 @@ if TYPE_CHECKING:
 
     from spotify_agent_assets.audio.classification import TrainedClassifier
 
-MODEL_NAME = "model"
 METRICS_ARTIFACT = "held_out_metrics.json"
 # Types in a saved `TrainedClassifier.estimator` that skops does not trust by default; it
 # refuses to save or load a file holding any type not listed (a changed pipeline fails loudly).
@@ -79,37 +75,18 @@ def log_classifier(
 
     `tags` go on the run and on the model version (beside ``fingerprint``).
     """
-    import mlflow
-
-    check_name("registered_name", registered_name)
-    check_name("experiment", experiment)
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    existing = version_with_fingerprint(client, registered_name, trained.fingerprint)
-    if existing is not None:
-        return RegisteredModel(registered_name, str(existing.version), existing.run_id, True)
-
-    experiment_id = experiment_for(client, experiment, artifact_root)
-    run_tags = {**(tags or {}), FINGERPRINT_TAG: trained.fingerprint}
-    run = client.create_run(experiment_id, tags=run_tags)
-    run_id = run.info.run_id
-    try:
-        _log_run_data(client, run_id, trained)
-        model_id, artifact_location = _log_model(client, experiment_id, run_id, trained)
-        ensure_registered_model(client, registered_name)
-        version = client.create_model_version(
-            registered_name,
-            # The artifact location, not "models:/<model_id>": MLflow's SQL registry resolves
-            # a models:/ source with a client on the *global* tracking URI.
-            source=artifact_location,
-            run_id=run_id,
-            tags=run_tags,
-            model_id=model_id,
-        )
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
-        raise
-    client.set_terminated(run_id, status="FINISHED")
-    return RegisteredModel(registered_name, str(version.version), run_id, False)
+    return register_training(
+        tracking_uri=tracking_uri,
+        artifact_root=artifact_root,
+        experiment=experiment,
+        registered_name=registered_name,
+        fingerprint=trained.fingerprint,
+        tags=tags,
+        model_type="classifier",
+        model_params={key: _param_value(value) for key, value in trained.params.items()},
+        log_run=lambda client, run_id: _log_run_data(client, run_id, trained),
+        save_model=lambda folder, logged, run_id: _save_model(folder, logged, run_id, trained),
+    )
 
 
 def load_registered_model(tracking_uri: str, name: str, version: str | int) -> Any:
@@ -164,50 +141,32 @@ def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _log_model(
-    client: MlflowClient, experiment_id: str, run_id: str, trained: TrainedClassifier
-) -> tuple[str, str]:
+def _save_model(folder: str, logged: Any, run_id: str, trained: TrainedClassifier) -> str:
+    """The estimator in MLflow's sklearn format (skops) under ``folder``; returns its path."""
     import mlflow.sklearn
-    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
     from mlflow.models import Model
 
-    logged = client.create_logged_model(
-        experiment_id,
-        name=MODEL_NAME,
-        source_run_id=run_id,
-        tags={FINGERPRINT_TAG: trained.fingerprint},
-        params={key: _param_value(value) for key, value in trained.params.items()},
-        model_type="classifier",
+    local = os.path.join(folder, MODEL_NAME)
+    mlflow.sklearn.save_model(
+        trained.estimator,
+        local,
+        mlflow_model=Model(
+            artifact_path=logged.artifact_location,
+            run_id=run_id,
+            model_uuid=logged.model_id,
+            model_id=logged.model_id,
+            metadata={
+                "feature_names": list(trained.feature_names),
+                "columns": list(trained.columns),
+                "classes": list(trained.classes),
+                FINGERPRINT_TAG: trained.fingerprint,
+            },
+        ),
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+        skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+        pip_requirements=_pip_requirements(),
     )
-    try:
-        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, MODEL_NAME)
-            mlflow.sklearn.save_model(
-                trained.estimator,
-                local,
-                mlflow_model=Model(
-                    artifact_path=logged.artifact_location,
-                    run_id=run_id,
-                    model_uuid=logged.model_id,
-                    model_id=logged.model_id,
-                    metadata={
-                        "feature_names": list(trained.feature_names),
-                        "columns": list(trained.columns),
-                        "classes": list(trained.classes),
-                        FINGERPRINT_TAG: trained.fingerprint,
-                    },
-                ),
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
-                pip_requirements=_pip_requirements(),
-            )
-            client.log_model_artifacts(logged.model_id, local)
-    except BaseException:
-        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
-        raise
-    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
-    return logged.model_id, logged.artifact_location
+    return local
 
 
 def _pip_requirements() -> list[str]:

@@ -22,23 +22,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spotify_agent_assets.mlflow_registry import (
-    FINGERPRINT_TAG,
     RegisteredModel,
-    check_name,
     client_for,
     downloaded_version,
-    ensure_registered_model,
-    experiment_for,
     now_ms,
-    version_with_fingerprint,
+    register_training,
 )
 from spotify_agent_assets.recommend.model import RecommenderModel
+from spotify_agent_assets.recommend.model_files import save_model
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 CHAMPION_ALIAS = "champion"
-MODEL_NAME = "model"
 EMBEDDINGS_ARTIFACT = "item_embeddings.parquet"
 CARD_ARTIFACT = "model_card.json"
 CARD_MARKDOWN = "model_card.md"
@@ -88,32 +84,20 @@ def log_recommender(
 ) -> RegisteredModel:
     """Log and register ``model``, or return the version already registered with
     ``fingerprint``."""
-    check_name("registered_name", registered_name)
-    check_name("experiment", experiment)
-    client = client_for(tracking_uri)
-    existing = version_with_fingerprint(client, registered_name, fingerprint)
-    if existing is not None:
-        return RegisteredModel(registered_name, str(existing.version), existing.run_id, True)
-    experiment_id = experiment_for(client, experiment, artifact_root)
-    run_tags = {**(tags or {}), FINGERPRINT_TAG: fingerprint}
-    run_id = client.create_run(experiment_id, tags=run_tags).info.run_id
-    try:
-        _log_run_data(client, run_id, model, metrics, baseline_metrics, card)
-        model_id, location = _log_model(client, experiment_id, run_id, model, fingerprint)
-        ensure_registered_model(client, registered_name)
-        version = client.create_model_version(
-            registered_name, source=location, run_id=run_id, tags=run_tags, model_id=model_id
-        )
-        # Metrics on the version itself, so the champion decision reads them without the run.
-        for key, value in metrics.items():
-            client.set_model_version_tag(
-                registered_name, version.version, f"metric.{key}", str(value)
-            )
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
-        raise
-    client.set_terminated(run_id, status="FINISHED")
-    return RegisteredModel(registered_name, str(version.version), run_id, False)
+    return register_training(
+        tracking_uri=tracking_uri,
+        artifact_root=artifact_root,
+        experiment=experiment,
+        registered_name=registered_name,
+        fingerprint=fingerprint,
+        tags=tags,
+        model_type="recommender",
+        model_params={key: str(value) for key, value in model.params.as_dict().items()},
+        log_run=lambda client, run_id: _log_run_data(
+            client, run_id, model, metrics, baseline_metrics, card
+        ),
+        save_model=lambda folder, _logged, _run_id: str(save_model(model, folder)),
+    )
 
 
 def load_recommender(tracking_uri: str, name: str, version: str | int) -> RecommenderModel:
@@ -207,29 +191,3 @@ def _card_markdown(card: Mapping[str, Any]) -> str:
         )
         lines.append(f"- **{key}**: {shown}")
     return "\n".join(lines) + "\n"
-
-
-def _log_model(
-    client: MlflowClient, experiment_id: str, run_id: str, model: RecommenderModel, fingerprint: str
-) -> tuple[str, str]:
-    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
-
-    from spotify_agent_assets.recommend.model_files import save_model
-
-    logged = client.create_logged_model(
-        experiment_id,
-        name=MODEL_NAME,
-        source_run_id=run_id,
-        tags={FINGERPRINT_TAG: fingerprint},
-        params={key: str(value) for key, value in model.params.as_dict().items()},
-        model_type="recommender",
-    )
-    try:
-        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-        with tempfile.TemporaryDirectory() as tmp:
-            client.log_model_artifacts(logged.model_id, str(save_model(model, tmp)))
-    except BaseException:
-        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
-        raise
-    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
-    return logged.model_id, logged.artifact_location
