@@ -8,7 +8,7 @@ number of trainings is the number of candidates, fixed in advance, so a run's co
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from spotify_agent_assets.recommend.evaluation import evaluate_recommender
@@ -17,6 +17,8 @@ from spotify_agent_assets.recommend.training import train_recommender
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from spotify_agent_assets.recommend.model import RecommenderModel
 
 
 def default_candidates() -> list[RecommenderParams]:
@@ -32,6 +34,17 @@ def default_candidates() -> list[RecommenderParams]:
     ]
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """The best candidate's settings, its trained model and metrics, and every candidate's
+    settings and metrics (``table``, best first)."""
+
+    params: RecommenderParams
+    model: RecommenderModel
+    metrics: dict[str, float]
+    table: pd.DataFrame
+
+
 def search_params(
     train: pd.DataFrame,
     validation: pd.DataFrame,
@@ -40,20 +53,30 @@ def search_params(
     k: int = 10,
     candidates: list[RecommenderParams] | None = None,
     device: str | None = None,
-) -> tuple[RecommenderParams, pd.DataFrame]:
-    """The best of ``candidates`` (default ``default_candidates()``) on ``validation``, and a
-    table of every candidate's settings and metrics, best first."""
+) -> SearchResult:
+    """The best of ``candidates`` (default ``default_candidates()``) on ``validation``. Its
+    model is kept, so the winner is not trained a second time."""
     import pandas as pd
 
     tried = candidates if candidates is not None else default_candidates()
     if not tried:
         raise ValueError("search_params: no candidate settings to try")
     rows: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], RecommenderModel, dict[str, float]] | None = None
     for position, params in enumerate(tried):
         model = train_recommender(train, seed=seed, params=params, device=device)
         metrics = evaluate_recommender(model, train, validation, k=k)
         rows.append({"candidate": position, **params.as_dict(), **metrics})
+        # Strictly better only: on a tie the earlier candidate stays, as in the table's order.
+        if best is None or (metrics["ndcg"], metrics["recall"]) > best[0]:
+            best = ((metrics["ndcg"], metrics["recall"]), model, metrics)
     table = pd.DataFrame(rows).sort_values(
         ["ndcg", "recall", "candidate"], ascending=[False, False, True], kind="stable"
     )
-    return tried[int(table["candidate"].iloc[0])], table.reset_index(drop=True)
+    assert best is not None
+    return SearchResult(
+        params=tried[int(table["candidate"].iloc[0])],
+        model=best[1],
+        metrics=best[2],
+        table=table.reset_index(drop=True),
+    )

@@ -174,10 +174,13 @@ def test_the_search_picks_the_candidate_that_scores_best(
     train, validation = small_split
     starved = RecommenderParams(factors=1, iterations=2)
     good = RecommenderParams(iterations=8)
-    best, table = search_params(train, validation, candidates=[starved, good])
-    assert best == good
-    assert table["ndcg"].is_monotonic_decreasing
-    assert len(table) == 2 and table["factors"].tolist() == [good.factors, 1]
+    result = search_params(train, validation, candidates=[starved, good])
+    assert result.params == good
+    assert result.table["ndcg"].is_monotonic_decreasing
+    assert len(result.table) == 2 and result.table["factors"].tolist() == [good.factors, 1]
+    # The winner's model comes back trained: no second training of the same settings.
+    assert result.model.params == good
+    assert result.metrics == evaluate_recommender(result.model, train, validation)
 
 
 def test_the_gpu_path_trains_a_model_as_good_as_the_cpu_one(

@@ -201,7 +201,7 @@ def recommender_model(
         log_recommender,
         training_fingerprint,
     )
-    from spotify_agent_assets.recommend.search import default_candidates, search_params
+    from spotify_agent_assets.recommend.search import search_params
 
     train, validation = time_split(interaction_matrix)
     if train.empty or validation.empty:
@@ -210,21 +210,22 @@ def recommender_model(
             "in its time split: training needs plays before and within the last 7 days",
             allow_retries=False,
         )
-    given = config.overrides()
-    if config.search and not given:
-        params, searched = search_params(train, validation, seed=config.seed)
-        context.log.info(
-            f"searched {len(default_candidates())} settings; best NDCG@10 "
-            f"{searched['ndcg'].iloc[0]:.4f}: {params.as_dict()}"
-        )
-    else:
-        params, searched = resolve_params(given), None
-    model = train_recommender(train, seed=config.seed, params=params)
 
     def score(candidate: Any) -> dict[str, float]:
         return evaluate_recommender(candidate, train, validation, k=10)
 
-    metrics = score(model)
+    given = config.overrides()
+    if config.search and not given:
+        result = search_params(train, validation, seed=config.seed)
+        params, model, metrics, searched = result.params, result.model, result.metrics, result.table
+        context.log.info(
+            f"searched {len(searched)} settings; best NDCG@10 {metrics['ndcg']:.4f}: "
+            f"{params.as_dict()}"
+        )
+    else:
+        params, searched = resolve_params(given), None
+        model = train_recommender(train, seed=config.seed, params=params)
+        metrics = score(model)
     baseline = score(popularity_baseline(train))
     as_of = max(interaction_matrix["last_played"].to_pylist())
     card = {
