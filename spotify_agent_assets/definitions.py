@@ -13,6 +13,11 @@ from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.executor import step_executor
+from spotify_agent_assets.defs.maintenance import (
+    MAINTENANCE_JOBS,
+    MAINTENANCE_SCHEDULES,
+    MAINTENANCE_SENSORS,
+)
 from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
 from spotify_agent_assets.defs.ml.schedules import ML_JOBS, ML_SCHEDULES
 from spotify_agent_assets.defs.ml.serving import SERVING_ASSETS, SERVING_TABLE_CHECKS
@@ -60,9 +65,19 @@ defs = dg.Definitions(
         *ML_TABLE_CHECKS,
         *SERVING_TABLE_CHECKS,
     ],
-    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis, *ML_JOBS],
-    schedules=[spotify_daily_sync_schedule, hourly_stream_ingestion, *ML_SCHEDULES],
-    sensors=[stream_landing_sensor, audio_landing_sensor, automation_sensor],
+    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis, *ML_JOBS, *MAINTENANCE_JOBS],
+    schedules=[
+        spotify_daily_sync_schedule,
+        hourly_stream_ingestion,
+        *ML_SCHEDULES,
+        *MAINTENANCE_SCHEDULES,
+    ],
+    sensors=[
+        stream_landing_sensor,
+        audio_landing_sensor,
+        automation_sensor,
+        *MAINTENANCE_SENSORS,
+    ],
     resources=build_resources(settings),
     executor=step_executor(settings),
 )

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+JOBS: list = []
+SCHEDULES: list = []
+SENSORS: list = []
