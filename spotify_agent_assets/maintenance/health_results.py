@@ -59,11 +59,18 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def describe_error(error: BaseException, secrets: Iterable[str] = ()) -> str:
-    """``Type: first line of the message`` (SQLAlchemy and others append pages of context)."""
-    message = str(error).strip().splitlines()
-    first = message[0] if message else "no message"
-    text = f"{type(error).__name__}: {first}"
+    """``Type: first line of the message`` (SQLAlchemy and others append pages of context),
+    and the same of its cause: a wrapper's message ("too many retries") rarely says why."""
+    text = _first_line(error)
+    cause = error.__cause__ or error.__context__
+    if cause is not None and str(cause).strip() not in str(error):
+        text += f" (caused by {_first_line(cause)})"
     return redact(text, secrets)[:MAX_DETAIL_CHARS]
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else 'no message'}"
 
 
 def run_check(

@@ -124,7 +124,10 @@ def check_daemon_heartbeats(
     ``max_age_seconds`` and reported no errors with its last beat."""
     threshold = f"each of {len(required)} beat within {format_age(max_age_seconds)}"
     if not required:
-        raise ValueError("no required daemon types given; the instance always needs some")
+        raise ValueError(
+            "the instance requires no daemon (an ephemeral instance?); expected the daemon "
+            "types of a persistent instance (scheduler, sensors, backfills...)"
+        )
     if not heartbeats:
         detail = "no daemon heartbeat was ever recorded: schedules and sensors are not running"
         return CheckResult(
