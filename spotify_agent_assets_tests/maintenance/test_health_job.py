@@ -212,3 +212,13 @@ def test_job_runs_from_the_cli(tmp_path: Path, world: SampleWorld) -> None:
         assert checks["lake_writable"] == "PASS"
         assert checks["warehouse"].startswith("FAIL") and checks["mlflow"].startswith("FAIL")
         assert metadata["alerting"].value == "alerting is off: SENTRY_DSN is not set"
+
+
+def test_job_and_daily_schedule_are_in_the_code_location() -> None:
+    from spotify_agent_assets.definitions import defs
+
+    assert defs.get_job_def("health_check_job").name == "health_check_job"
+    schedule = defs.get_schedule_def("health_check_schedule")
+    assert schedule.job_name == "health_check_job"
+    assert schedule.cron_schedule == "0 6 * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
