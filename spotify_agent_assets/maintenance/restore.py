@@ -156,9 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     from spotify_agent_assets.maintenance.restore_in_place import restore_in_place
 
     parser = argparse.ArgumentParser(description="Restore a backup over the data folder.")
-    parser.add_argument("backup", help="a backup id, or 'latest'")
+    parser.add_argument("backup", nargs="?", help="a backup id, or 'latest'")
+    parser.add_argument("--list", action="store_true", help="list the backups and exit")
     args = parser.parse_args(argv)
     settings = load_settings()
+    if args.list or not args.backup:
+        for info in list_backups(settings):
+            verified = info.verified_at.isoformat() if info.verified_at else "never"
+            print(f"{info.backup_id}  {info.kind:<6}  verified: {verified}")
+        return 0 if args.list else 2
     key = parse_backup_key(backup_key_text())
     outcome = restore_in_place(settings, key, args.backup)
     print(outcome.summary())

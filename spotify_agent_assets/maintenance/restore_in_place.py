@@ -73,7 +73,11 @@ def restore_in_place(
     _check_same_filesystem(scratch.parent, locations)
     if scratch.exists():  # a previous attempt's, named by this backup: never live data
         shutil.rmtree(scratch)
-    restore_backup(settings, key, scratch, backup_id)
+    try:
+        restore_backup(settings, key, scratch, backup_id)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)  # the live data was never touched
+        raise
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = settings.data_dir / REPLACED_DIR / f"{stamp}-before-{backup_id}"
