@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Collection, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ from spotify_agent_assets.streams.dedupe import (
     first_occurrence_mask,
     first_occurrences_by_hash,
 )
+from spotify_agent_assets.streams.erased_listeners import drop_erased
 from spotify_agent_assets.streams.event_batches import (
     EventBatch,
     RunDictionaries,
@@ -121,11 +122,13 @@ def ingest_files(
     filesystem: FileSystem | None = None,
     now: dt.datetime | None = None,
     spill_directory: str | None = None,
+    erased: Collection[str] = frozenset(),
 ) -> IngestResult:
     """Ingest landing files; ``existing`` is the current content of the days they may touch
     (see ``affected_days``), used to drop events already stored. The new events wait on
     local disk (``event_spill``, under ``spill_directory``, default the system's temporary
-    folder) until ``close`` on the result, or its collection."""
+    folder) until ``close`` on the result, or its collection. Records of listeners whose
+    ledger digest is in ``erased`` (``erased_listeners``) are dropped as they are read."""
     import numpy as np
 
     quarantined_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -140,7 +143,7 @@ def ingest_files(
     unreadable: list[UnreadableFileError] = []
     files_read = 0
     try:
-        for outcome in _read_files(list(paths), key, filesystem, digests):
+        for outcome in _read_files(list(paths), key, filesystem, digests, erased):
             if isinstance(outcome, UnreadableFileError):
                 unreadable.append(outcome)
                 continue
@@ -251,6 +254,7 @@ def _read_files(
     key: PseudonymKey,
     filesystem: FileSystem | None,
     digests: MutableMapping[str, str],
+    erased: Collection[str] = frozenset(),
 ) -> Iterator[tuple[list[EventBatch], list[pa.Table]] | UnreadableFileError]:
     """Each file's outcome, in the order given (so "first occurrence wins" is stable).
 
@@ -274,7 +278,7 @@ def _read_files(
         path: str | Path,
     ) -> tuple[list[EventBatch], list[pa.Table]] | UnreadableFileError:
         try:
-            return _ingest_one_file(path, key, filesystem, connection(), digests)
+            return _ingest_one_file(path, key, filesystem, connection(), digests, erased)
         except UnreadableFileError as exc:
             return exc
 
@@ -295,6 +299,7 @@ def _ingest_one_file(
     filesystem: FileSystem | None,
     con: duckdb.DuckDBPyConnection,
     digests: MutableMapping[str, str],
+    erased: Collection[str] = frozenset(),
 ) -> tuple[list[EventBatch], list[pa.Table]]:
     """Events and quarantined records of one file, only returned once all of it was read.
 
@@ -304,6 +309,7 @@ def _ingest_one_file(
     events: list[EventBatch] = []
     rejected: list[pa.Table] = []
     for batch in iter_landing_batches(path, filesystem=filesystem):
+        batch = drop_erased(batch, key, erased, digests)
         result = validate_batch(batch, con=con)
         source_file = safe_source_file(batch, key)
         if result.ok.any():

@@ -16,7 +16,7 @@ import datetime as dt
 import posixpath
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -108,14 +108,17 @@ def rebuild_partitions(
     filesystem: FileSystem,
     *,
     now: dt.datetime | None = None,
+    erased: Collection[str] = frozenset(),
 ) -> RebuiltPartitions:
     """Events of ``days`` from every file touching them; raises
     ``UnreadableLandingFilesError`` (before anything is returned) if any of them is
-    unreadable."""
+    unreadable. Erased listeners (ledger digests in ``erased``) are left out."""
     days = sorted(set(days))
     by_day = index.files_by_day(days)
     files = index.files_for(days)
-    result = ingest_files([f.file.path for f in files], key, filesystem=filesystem, now=now)
+    result = ingest_files(
+        [f.file.path for f in files], key, filesystem=filesystem, now=now, erased=erased
+    )
     if result.unreadable:
         result.close()
         raise UnreadableLandingFilesError(result.unreadable)

@@ -4,8 +4,8 @@ Raw listener ids never enter run config, which Dagster stores and shows: the con
 request file ``{"listener_ids": ["<raw id>", ...]}`` on the code location's machine; the job
 reads and hashes it, and deletes it once the erasure is verified. From the CLI::
 
-    dagster job execute -m spotify_agent_assets.definitions -j gdpr_erasure_job \\
-        -c erasure.yaml   # ops: {plan_erasure: {config: {request_file: /secure/request.json}}}
+    echo 'request_file: /secure/erasure-request.json' > erasure.yaml
+    dagster job execute -m spotify_agent_assets.definitions -j gdpr_erasure_job -c erasure.yaml
 
 Three ops: ``plan_erasure`` (every store searched, journal and ledger written; an unknown or
 malformed id stops here with nothing changed), ``apply_erasure`` (each store's step under the
@@ -173,10 +173,29 @@ def verify_erasure(
     context.log.info(f"erasure {request.erasure_id} verified; receipt at {receipt['stored_at']}")
 
 
+ERASURE_OPS = ("plan_erasure", "apply_erasure", "verify_erasure")
+
+
+def _request_file_to_ops(values: dict) -> dict:
+    """The job's one setting, handed to each op (they each re-read and hash the request)."""
+    op_config = {"config": {"request_file": values["request_file"]}}
+    return {"ops": {name: op_config for name in ERASURE_OPS}}
+
+
 @dg.job(
     description="Erase listeners (raw ids from a request file, never run config) from every "
     "store, verify nothing is left, and store a receipt.",
     tags={"kind": "maintenance"},
+    config=dg.ConfigMapping(
+        config_fn=_request_file_to_ops,
+        config_schema={
+            "request_file": dg.Field(
+                str,
+                description='JSON file {"listener_ids": [...]} on the code location\'s machine; '
+                "deleted once the erasure is verified.",
+            )
+        },
+    ),
 )
 def gdpr_erasure_job():
     verify_erasure(apply_erasure(plan_erasure()))

@@ -70,6 +70,7 @@ STREAM_QUARANTINE = dg.AssetSpec(
 )
 def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandingResource):
     """Rebuild the run's days from the landing files that touch them."""
+    from spotify_agent_assets.streams.erased_listeners import load_erased_digests
     from spotify_agent_assets.streams.rebuild import (
         UnreadableLandingFilesError,
         rebuild_partitions,
@@ -84,7 +85,13 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
         f"of {len(index.entries)} in {stream_landing.landing_root}"
     )
     try:
-        built = rebuild_partitions(days, index, stream_landing.key(), filesystem)
+        built = rebuild_partitions(
+            days,
+            index,
+            stream_landing.key(),
+            filesystem,
+            erased=load_erased_digests(stream_landing.data_dir),
+        )
     except UnreadableLandingFilesError as error:
         # Retrying cannot fix a broken file; nothing was written, the stored days stand.
         raise dg.Failure(
