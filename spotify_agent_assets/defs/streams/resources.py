@@ -82,7 +82,13 @@ class StreamLandingResource(dg.ConfigurableResource):
         return [lake.read_footer(STREAMS_GROUP, table, key) for table in STREAM_TABLES]
 
     def stale_days(self, days: Iterable[dt.date], index: LandingIndex) -> list[dt.date]:
-        """Those of ``days`` whose stored partitions differ from what the zone gives."""
+        """Those of ``days`` whose stored partitions differ from what the zone gives, never a
+        day before the floor retention_job recorded (a day it deleted stays deleted, even while
+        a landing file spanning newer days still holds its events)."""
+        from spotify_agent_assets.maintenance.retention import read_ingestion_floor
         from spotify_agent_assets.streams.provenance import stale_days
 
+        floor = read_ingestion_floor(self.storage.lake())
+        if floor is not None:
+            days = [day for day in days if day >= floor]
         return stale_days(days, index, self.stored_footers)
