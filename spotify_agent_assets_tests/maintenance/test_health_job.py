@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from spotify_agent_assets.defs.maintenance import health
+from spotify_agent_assets.defs.maintenance.health_records import FRESHNESS_CHECK_NAME
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.lake.parquet_lake import ParquetLake
@@ -141,7 +142,7 @@ def test_job_records_every_check_alerts_failures_and_fails_naming_them(
 
         # Asset check records of the freshness checks, on the assets themselves.
         for asset, passed in (("spotify_artists", True), ("stream_events", False)):
-            key = dg.AssetCheckKey(dg.AssetKey(asset), health.FRESHNESS_CHECK_NAME)
+            key = dg.AssetCheckKey(dg.AssetKey(asset), FRESHNESS_CHECK_NAME)
             history = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
             assert len(history) == 1 and history[0].run_id == result.run_id
             evaluation = history[0].event.dagster_event.event_specific_data

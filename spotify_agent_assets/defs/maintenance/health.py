@@ -21,6 +21,10 @@ from pydantic import Field
 from spotify_agent_assets.defs.alerts import SentryAlertsResource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.defs.maintenance.health_records import (
+    freshness_evaluation,
+    results_table,
+)
 from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
@@ -33,9 +37,6 @@ from spotify_agent_assets.maintenance.health_results import (
     results_markdown,
     run_check,
 )
-
-FRESHNESS_CHECK_NAME = "health_freshness"
-TABLE_COLUMNS = ("check", "status", "observed", "threshold", "detail", "seconds")
 
 
 class HealthCheckConfig(dg.Config):
@@ -179,44 +180,6 @@ def daemon_heartbeat(
             if local
             else ""
         ),
-    )
-
-
-def results_table(results: list[CheckResult]) -> dg.TableMetadataValue:
-    return dg.MetadataValue.table(
-        records=[dg.TableRecord(row) for row in result_rows(results)],
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn(name, "float" if name == "seconds" else "string")
-                for name in TABLE_COLUMNS
-            ]
-        ),
-    )
-
-
-def result_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
-    return [
-        {
-            "check": result.name,
-            "status": result.status,
-            "observed": result.observed,
-            "threshold": result.threshold,
-            "detail": result.detail,
-            "seconds": result.seconds,
-        }
-        for result in results
-    ]
-
-
-def freshness_evaluation(result: CheckResult) -> dg.AssetCheckEvaluation:
-    assert result.asset is not None
-    return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey.from_user_string(result.asset),
-        check_name=FRESHNESS_CHECK_NAME,
-        passed=result.ok,
-        severity=dg.AssetCheckSeverity(result.severity.value),
-        description=result.detail,
-        metadata={"age": result.observed, "max_age": result.threshold},
     )
 
 
