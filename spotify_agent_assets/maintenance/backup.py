@@ -124,7 +124,11 @@ def create_backup(
             if snapshot.path == "warehouse.duckdb":
                 tables.update(warehouse_counts(Path(source.location)))
             source_bytes += snapshot.size
-            files.append(ManifestFile(snapshot.path, snapshot.sha256, snapshot.size, blob, stored))
+            files.append(
+                ManifestFile(
+                    snapshot.path, snapshot.sha256, snapshot.size, blob, stored, snapshot.mode
+                )
+            )
             if isinstance(snapshot.content, Path):
                 snapshot.content.unlink()
     manifest = Manifest(

@@ -57,9 +57,10 @@ def parse_backup_key(text: str | None, *, source: str = "SPOTIFY_AGENT_BACKUP_KE
     if len(value) == 2 * KEY_BYTES and all(c in "0123456789abcdefABCDEF" for c in value):
         key = bytes.fromhex(value)
     else:
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        for altchars in (None, b"-_"):  # standard, then URL-safe
             try:
-                key = decode(value + "=" * (-len(value) % 4), validate=True)
+                padded = value + "=" * (-len(value) % 4)
+                key = base64.b64decode(padded, altchars=altchars, validate=True)
                 break
             except (binascii.Error, ValueError):
                 continue

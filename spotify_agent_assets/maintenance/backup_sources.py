@@ -22,8 +22,10 @@ content differs from the checksum in the manifest.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ class Snapshot:
     sha256: str
     size: int
     content: bytes | Path
+    mode: int | None
 
     def chunks(self) -> Iterator[bytes]:
         if isinstance(self.content, bytes):
@@ -115,14 +118,25 @@ def snapshot_warehouse(settings: AgentSettings, staging: Path) -> Path:
     folded into the file) and copied before any writer can change it again."""
     import duckdb
 
-    from spotify_agent_assets.lake.warehouse import CONNECTION_CONFIG, exclusive_warehouse_lock
+    from spotify_agent_assets.lake.warehouse import (
+        CONNECTION_CONFIG,
+        _retry_while_locked,
+        exclusive_warehouse_lock,
+    )
 
     copy = staging / "warehouse.duckdb"
-    lock = settings.warehouse_path.with_name(settings.warehouse_path.name + ".lock")
-    with exclusive_warehouse_lock(lock):
-        with duckdb.connect(str(settings.warehouse_path), config=CONNECTION_CONFIG) as connection:
+    path = settings.warehouse_path
+    with exclusive_warehouse_lock(path.with_name(path.name + ".lock")):
+        # Our writers queue on the flock; an analyst's open duckdb CLI is waited for as the
+        # warehouse's own writers wait for it.
+        connection = _retry_while_locked(
+            lambda: duckdb.connect(str(path), config=CONNECTION_CONFIG), path
+        )
+        try:
             connection.execute("CHECKPOINT")
-        shutil.copyfile(settings.warehouse_path, copy)
+        finally:
+            connection.close()
+        shutil.copyfile(path, copy)
     return copy
 
 
@@ -133,13 +147,14 @@ def read_snapshot(source: SourceFile, staging: Path) -> Snapshot:
     size = 0
     staged: Path | None = None
     out = None
+    mode = None if source.filesystem is not None else os.stat(source.location).st_mode & 0o777
     try:
         with _open(source) as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
                 if out is None and size > IN_MEMORY_BYTES:
-                    staged = staging / f"{digest.hexdigest()[:16]}-{len(parts)}.staged"
+                    staged = staging / f"{uuid.uuid4().hex}.staged"
                     out = open(staged, "wb")  # noqa: SIM115 - closed in finally
                     for part in parts:
                         out.write(part)
@@ -152,7 +167,7 @@ def read_snapshot(source: SourceFile, staging: Path) -> Snapshot:
         if out is not None:
             out.close()
     content: bytes | Path = staged if staged is not None else b"".join(parts)
-    return Snapshot(source.path, digest.hexdigest(), size, content)
+    return Snapshot(source.path, digest.hexdigest(), size, content, mode)
 
 
 def _open(source: SourceFile):  # type: ignore[no-untyped-def]

@@ -35,6 +35,8 @@ class ManifestFile:
     blob: str
     stored_bytes: int
     """Size of the sealed (compressed, encrypted) blob in the store."""
+    mode: int | None = None
+    """Permission bits of a local source (the pseudonym key is 0600); None from object storage."""
 
 
 @dataclass(frozen=True)

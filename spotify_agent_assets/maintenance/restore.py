@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -84,6 +85,8 @@ def restore_backup(
         raise FileExistsError(f"restore target {target} is not empty; expected a new folder")
     for entry in manifest.files:
         _restore_file(store, key, entry, target)
+    if (target / "secrets").is_dir():  # as the pseudonym key's folder is made: owner only
+        os.chmod(target / "secrets", 0o700)
     prove_tables(manifest, target)
     return RestoreReport(
         backup_id=backup_id,
@@ -137,6 +140,8 @@ def _restore_file(store: BackupStore, key: bytes, entry: ManifestFile, target: P
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
+            if entry.mode is not None:
+                os.chmod(temp, entry.mode)
             if digest.hexdigest() != entry.sha256 or size != entry.size:
                 raise RestoreCheckError(
                     f"{entry.path}: restored {size} bytes with sha256 {digest.hexdigest()}, "

@@ -27,6 +27,9 @@ from spotify_agent_assets.maintenance.restore import resolve_backup_id, restore_
 
 REPLACED_DIR = "replaced"
 CONFIG_PARTS = ("config", "roster")
+# Journals beside a database file: left in place, DuckDB or SQLite would replay the replaced
+# database's pending writes into the restored file.
+SIDECAR_SUFFIXES = (".wal", "-wal", "-shm", "-journal")
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ def restore_in_place(
     with exclusive_warehouse_lock(lock):
         for prefix, live in locations.items():
             restored = scratch / prefix
-            if live.exists():
-                (aside / prefix).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(live, aside / prefix)
+            sidecars = [live.with_name(live.name + suffix) for suffix in SIDECAR_SUFFIXES]
+            for path in [live, *sidecars]:
+                if path.exists():
+                    kept = (aside / prefix).with_name(path.name)
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, kept)
             if restored.exists():
                 live.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(restored, live)

@@ -125,3 +125,26 @@ def test_cli_lists_backups(small: AgentSettings, tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert backup.backup_id in completed.stdout and "weekly" in completed.stdout
+
+
+def test_journals_of_the_replaced_databases_go_aside_and_key_modes_are_kept(
+    small: AgentSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = small.data_dir / "secrets" / "pseudonym.key"
+    key_file.chmod(0o600)
+    backed_up = warehouse_rows(small.warehouse_path)
+    create_backup(small, KEY)
+    # A journal the replaced warehouse left: replayed into the restored file it would corrupt it.
+    wal = small.warehouse_path.with_name(small.warehouse_path.name + ".wal")
+    wal.write_bytes(b"pending writes of the replaced warehouse")
+    erasure = types.ModuleType(ERASURE_MODULE)
+    erasure.reapply_erasures = lambda settings: 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, ERASURE_MODULE, erasure)
+
+    outcome = restore_in_place(small, KEY, "latest")
+
+    assert not wal.exists()
+    assert (outcome.replaced_dir / wal.name).read_bytes().startswith(b"pending writes")
+    assert warehouse_rows(small.warehouse_path) == backed_up
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert (small.data_dir / "secrets").stat().st_mode & 0o777 == 0o700
