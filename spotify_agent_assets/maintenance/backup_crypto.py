@@ -23,7 +23,11 @@ import hmac
 import os
 import struct
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"SABK1\n"
 KEY_BYTES = 32
@@ -159,20 +163,20 @@ def open_bytes(sealed: bytes, key: bytes, blob: str) -> bytes:
 
 
 def _frame(
-    cipher: object, codec: object, chunk: bytes, blob: str, index: int, final: bool
+    cipher: AESGCM, codec: pa.Codec, chunk: bytes, blob: str, index: int, final: bool
 ) -> bytes:
     # The plaintext length leads the packed chunk: zstd decompression needs the output size.
-    packed = struct.pack(">I", len(chunk)) + codec.compress(chunk, asbytes=True)  # type: ignore[attr-defined]
+    packed = struct.pack(">I", len(chunk)) + codec.compress(chunk, asbytes=True)
     nonce = os.urandom(NONCE_BYTES)
-    sealed = cipher.encrypt(nonce, packed, _associated(blob, index, final))  # type: ignore[attr-defined]
+    sealed = cipher.encrypt(nonce, packed, _associated(blob, index, final))
     return _FRAME_HEADER.pack(len(sealed)) + nonce + sealed
 
 
-def _decompress(codec: object, packed: bytes) -> bytes:
+def _decompress(codec: pa.Codec, packed: bytes) -> bytes:
     (size,) = struct.unpack(">I", packed[:4])
     if size == 0:
         return b""
-    return codec.decompress(packed[4:], decompressed_size=size, asbytes=True)  # type: ignore[attr-defined]
+    return codec.decompress(packed[4:], decompressed_size=size, asbytes=True)
 
 
 def _associated(blob: str, index: int, final: bool) -> bytes:

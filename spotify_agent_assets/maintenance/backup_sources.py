@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from spotify_agent_assets.environment import PROJECT_ROOT, AgentSettings
@@ -170,7 +170,8 @@ def read_snapshot(source: SourceFile, staging: Path) -> Snapshot:
     return Snapshot(source.path, digest.hexdigest(), size, content, mode)
 
 
-def _open(source: SourceFile):  # type: ignore[no-untyped-def]
+def _open(source: SourceFile) -> Any:
+    """A readable binary stream of ``source`` (a local file or an Arrow input stream)."""
     if source.filesystem is None:
         return open(source.location, "rb")
     return source.filesystem.open_input_stream(source.location)
