@@ -8,6 +8,8 @@ Backup paths mirror the data folder, so a restore target looks like one::
     mlflow/artifacts/...        its artifacts
     state/..., secrets/...      the landing index, the pseudonym key (restored data is useless
                                 if new listeners get different pseudonyms)
+    maintenance/...             the GDPR erasure ledger and receipts (digests, no raw ids): after
+                                losing the data folder, the erasures a restore must re-apply
     config/..., roster/<name>   the project configuration and the artist roster in use
 
 The landing zones are not taken: they are deliveries already ingested into the lake, and the
@@ -105,6 +107,7 @@ def collect_sources(
         )
     sources += _local_files(settings.data_dir / "state", "state")
     sources += _local_files(settings.data_dir / "secrets", "secrets")
+    sources += _local_files(settings.data_dir / "maintenance", "maintenance")
     if not (settings.data_dir / "secrets").is_dir():
         notes["secrets"] = "no local pseudonym key file (set from the environment in prod)"
     sources += _local_files(PROJECT_ROOT / "config", "config")

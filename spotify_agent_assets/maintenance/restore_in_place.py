@@ -8,6 +8,10 @@ with the code, so it is not overwritten: the backup's copy is left beside the re
 compare. Stop the Dagster daemon and any run first: a run writing during the swap would write
 into the replaced stores.
 
+The erasure ledger (``<data>/maintenance/``) only ever grows, so the live one is kept: it names
+every erasure, also those after the backup. Only when it is gone (a lost data folder) is the
+backup's put in its place.
+
 After the swap every recorded GDPR erasure is applied again, since the backup may predate some
 (``maintenance.erasure.reapply_erasures``).
 """
@@ -27,6 +31,7 @@ from spotify_agent_assets.maintenance.restore import resolve_backup_id, restore_
 
 REPLACED_DIR = "replaced"
 CONFIG_PARTS = ("config", "roster")
+LEDGER_PART = "maintenance"
 # Journals beside a database file: left in place, DuckDB or SQLite would replay the replaced
 # database's pending writes into the restored file.
 SIDECAR_SUFFIXES = (".wal", "-wal", "-shm", "-journal")
@@ -100,7 +105,11 @@ def restore_in_place(
                 live.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(restored, live)
                 swapped.append(prefix)
-    for part in CONFIG_PARTS:
+    live_ledger = settings.data_dir / LEDGER_PART
+    if (scratch / LEDGER_PART).exists() and not live_ledger.exists():
+        os.replace(scratch / LEDGER_PART, live_ledger)
+        swapped.append(LEDGER_PART)
+    for part in (*CONFIG_PARTS, LEDGER_PART):
         if (scratch / part).exists():
             os.replace(scratch / part, aside / f"backup-{part}")
     shutil.rmtree(scratch)

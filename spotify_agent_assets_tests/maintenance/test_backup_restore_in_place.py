@@ -3,6 +3,7 @@ kept, recorded erasures are re-applied afterwards, and a bad backup changes noth
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import types
@@ -148,3 +149,32 @@ def test_journals_of_the_replaced_databases_go_aside_and_key_modes_are_kept(
     assert warehouse_rows(small.warehouse_path) == backed_up
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert (small.data_dir / "secrets").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("live_ledger", ["newer", "lost"])
+def test_the_live_erasure_ledger_wins_and_a_lost_one_comes_back(
+    small: AgentSettings, monkeypatch: pytest.MonkeyPatch, live_ledger: str
+) -> None:
+    ledger = small.data_dir / "maintenance" / "erasures" / "ledger.json"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"entries": ["one"]}')
+    create_backup(small, KEY)
+    if live_ledger == "newer":
+        ledger.write_text('{"entries": ["one", "two"]}')  # an erasure after the backup
+    else:
+        shutil.rmtree(small.data_dir / "maintenance")  # the data folder's ledger was lost
+    ledgers_seen: list[str] = []
+
+    def reapply_erasures(settings: AgentSettings) -> int:
+        ledgers_seen.append(ledger.read_text())
+        return 0
+
+    erasure = types.ModuleType(ERASURE_MODULE)
+    erasure.reapply_erasures = reapply_erasures  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, ERASURE_MODULE, erasure)
+
+    restore_in_place(small, KEY, "latest")
+
+    expected = '{"entries": ["one", "two"]}' if live_ledger == "newer" else '{"entries": ["one"]}'
+    assert ledger.read_text() == expected
+    assert ledgers_seen == [expected]
