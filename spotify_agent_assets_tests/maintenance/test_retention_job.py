@@ -230,6 +230,21 @@ def test_retention_deletes_exactly_the_old_days_and_rebuilds_their_dependents(
         requested = [] if isinstance(tick, dg.SkipReason) else tick.run_requests
         assert requested == []
 
+        # Asked for by hand (a backfill), a deleted day is refused, naming the floor.
+        refused = dg.materialize(
+            STREAM_ASSETS,
+            partition_key=old[0],
+            resources=build_resources(settings),
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not refused.success
+        [failure] = refused.get_step_failure_events()
+        assert f"before {CUTOFF}, the first day retention_job keeps" in (
+            failure.step_failure_data.error.message
+        )
+        assert lake.partitions("streams", "stream_events") == kept
+
         # A re-run finds nothing older than the cutoff and changes nothing.
         warehouse_before_rerun = _recent(settings)
         again = _run(settings, instance)

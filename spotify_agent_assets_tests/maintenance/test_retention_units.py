@@ -4,6 +4,7 @@ which landing files go, and the jobs and schedules in the code location."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -11,14 +12,18 @@ import pytest
 
 from spotify_agent_assets.environment import EnvironmentConfigError, load_settings
 from spotify_agent_assets.lake import ParquetLake
+from spotify_agent_assets.lake.table_contract import arrow_schema
 from spotify_agent_assets.maintenance.retention import (
     RetentionConfigError,
+    apply_stream_retention,
     expired_landing_files,
     raise_ingestion_floor,
     read_ingestion_floor,
     retention_cutoff,
 )
 from spotify_agent_assets.streams.landing_index import IndexedFile, LandingFile, LandingIndex
+from spotify_agent_assets.streams.tables import STREAM_EVENTS, STREAM_QUARANTINE
+from spotify_agent_assets_tests.s3_server import S3Server
 
 D = dt.date
 
@@ -84,3 +89,22 @@ def test_both_jobs_and_their_schedules_are_in_the_code_location() -> None:
         assert definition.job_name == job and definition.cron_schedule == cron
         assert definition.execution_timezone == "UTC"
         assert definition.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_retention_on_an_s3_lake_deletes_old_days_and_keeps_the_floor(
+    s3_server: S3Server,
+) -> None:
+    lake = ParquetLake(s3_server.url(f"retention-{uuid.uuid4().hex[:8]}"), s3_server.settings())
+    assert read_ingestion_floor(lake) is None  # a missing object reads as no floor
+    for contract in (STREAM_EVENTS, STREAM_QUARANTINE):
+        for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+            lake.write(arrow_schema(contract).empty_table(), "streams", contract.name, day)
+
+    result = apply_stream_retention(lake, D(2026, 10, 3))
+
+    assert result.tables["stream_events"].days == ("2026-10-01", "2026-10-02")
+    for contract in (STREAM_EVENTS, STREAM_QUARANTINE):
+        assert lake.partitions("streams", contract.name) == ["2026-10-03"]
+    assert read_ingestion_floor(lake) == D(2026, 10, 3)
+    again = apply_stream_retention(lake, D(2026, 10, 3))
+    assert not again.changed

@@ -19,6 +19,8 @@ from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 
 STREAM_TABLES = ("stream_events", "stream_quarantine")
+# Metadata key of the observation that marks a partition's data deleted by retention.
+RETENTION_MARK = "retention_deleted"
 
 
 class RetentionConfig(dg.Config):
@@ -83,11 +85,9 @@ def apply_event_retention(
             warehouse.register("streams", table, partitioned=True)
 
     models = daily_models(load_manifest(dbt.manifest_path))
-    deleted_days = {t: list(result.tables[t].days) for t in STREAM_TABLES if result.tables[t].days}
-    deleted_days |= days_before(warehouse, models, cutoff)
     deleted_rows = {table: result.tables[table].rows for table in STREAM_TABLES}
     rebuilt: list[str] = []
-    if set(deleted_days) - set(STREAM_TABLES) or listener_models_hold_old_days(warehouse, cutoff):
+    if days_before(warehouse, models, cutoff) or listener_models_hold_old_days(warehouse, cutoff):
         deleted_rows |= prune_and_rebuild(
             warehouse, models, cutoff, Path(dbt.project_dir), dbt.dbt_executable
         )
@@ -111,8 +111,15 @@ def apply_event_retention(
         )
         deleted_rows["interaction_matrix"] = matrix.pairs_before - matrix.pairs_after
 
-    reported = _report_deleted_partitions(context, deleted_days, cutoff)
-    changed = result.changed or bool(deleted_days) or bool(rebuilt)
+    # Asked of the instance, not of this run's deletes, so a re-run after a killed run reports
+    # what that run deleted but could not report.
+    unreported = {
+        name: days
+        for name in (*STREAM_TABLES, *(model.name for model in models))
+        if (days := _unreported_partitions(context.instance, name, cutoff))
+    }
+    reported = _report_deleted_partitions(context, unreported, cutoff)
+    changed = result.changed or bool(reported) or bool(rebuilt)
     partitions_deleted = {t: list(result.tables[t].days) for t in STREAM_TABLES}
     if changed:
         context.log.info(
@@ -136,6 +143,30 @@ def apply_event_retention(
             "rebuilt": dg.MetadataValue.json(rebuilt),
         },
     )
+
+
+def _unreported_partitions(instance: dg.DagsterInstance, name: str, cutoff: dt.date) -> list[str]:
+    """Materialized partitions of ``name`` before ``cutoff`` that no retention observation
+    has marked deleted yet."""
+    key = dg.AssetKey(name)
+    old = sorted(p for p in instance.get_materialized_partitions(key) if p < cutoff.isoformat())
+    if not old:
+        return []
+    marked: set[str] = set()
+    cursor = None
+    while True:
+        page = instance.fetch_observations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=old), limit=1000, cursor=cursor
+        )
+        marked |= {
+            record.partition_key
+            for record in page.records
+            if record.asset_observation is not None
+            and RETENTION_MARK in record.asset_observation.metadata
+        }
+        if not page.has_more:
+            return [day for day in old if day not in marked]
+        cursor = page.cursor
 
 
 def _report_deleted_partitions(
@@ -165,7 +196,7 @@ def _report_deleted_partitions(
                     asset_key=key,
                     partition=day,
                     description=f"Deleted by retention_job: the day is before {cutoff}",
-                    metadata={"retention_deleted": True, "retention_cutoff": cutoff.isoformat()},
+                    metadata={RETENTION_MARK: True, "retention_cutoff": cutoff.isoformat()},
                 )
             )
         how[name] = f"observed deleted {len(days)}"

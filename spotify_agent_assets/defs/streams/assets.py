@@ -77,6 +77,16 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
     )
 
     days = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+    floor = stream_landing.ingestion_floor()
+    if floor is not None and days[0] < floor:
+        # A landing file spanning newer days may still hold a deleted day's events.
+        raise dg.Failure(
+            description=(
+                f"days from {days[0]} are before {floor}, the first day retention_job keeps: "
+                f"their events were deleted and are not ingested again; ask for {floor} or later"
+            ),
+            allow_retries=False,
+        )
     filesystem = stream_landing.filesystem()
     index = stream_landing.refreshed_index(filesystem)
     files = index.files_for(days)

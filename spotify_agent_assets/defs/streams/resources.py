@@ -81,14 +81,19 @@ class StreamLandingResource(dg.ConfigurableResource):
         key = day.isoformat()
         return [lake.read_footer(STREAMS_GROUP, table, key) for table in STREAM_TABLES]
 
+    def ingestion_floor(self) -> dt.date | None:
+        """The first day ingestion may build: retention_job deleted every day before it."""
+        from spotify_agent_assets.maintenance.retention import read_ingestion_floor
+
+        return read_ingestion_floor(self.storage.lake())
+
     def stale_days(self, days: Iterable[dt.date], index: LandingIndex) -> list[dt.date]:
         """Those of ``days`` whose stored partitions differ from what the zone gives, never a
         day before the floor retention_job recorded (a day it deleted stays deleted, even while
         a landing file spanning newer days still holds its events)."""
-        from spotify_agent_assets.maintenance.retention import read_ingestion_floor
         from spotify_agent_assets.streams.provenance import stale_days
 
-        floor = read_ingestion_floor(self.storage.lake())
+        floor = self.ingestion_floor()
         if floor is not None:
             days = [day for day in days if day >= floor]
         return stale_days(days, index, self.stored_footers)
