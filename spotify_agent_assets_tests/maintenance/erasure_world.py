@@ -32,7 +32,7 @@ from spotify_agent_assets.streams.pseudonymize import load_pseudonym_key, pseudo
 from spotify_agent_assets_tests.defs.graph_runs import build_everything, materialize_keys
 
 FIRST = dt.date(2026, 10, 2)
-DAYS = 4
+DAYS = 10  # the recommender needs plays before and within its last 7 days
 WINDOW = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS + 1)]
 LISTENER_TABLES = {
     ("streams", "stream_events"),
