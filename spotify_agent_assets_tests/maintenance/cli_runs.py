@@ -15,6 +15,13 @@ import dagster as dg
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def dagster_home(path: Path) -> Path:
+    """A fresh SQLite instance folder, telemetry off (nothing leaves the machine)."""
+    path.mkdir(parents=True)
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return path
+
+
 def cli_environment(data_dir: Path, home: Path, roster: Path, **extra: str) -> dict[str, str]:
     environ = {
         key: value

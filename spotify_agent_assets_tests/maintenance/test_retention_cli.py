@@ -17,6 +17,7 @@ from spotify_agent_assets.streams.tables import STREAM_EVENTS, STREAM_QUARANTINE
 from spotify_agent_assets_tests.conftest import write_roster
 from spotify_agent_assets_tests.maintenance.cli_runs import (
     cli_environment,
+    dagster_home,
     execute_job,
     output_metadata,
 )
@@ -30,8 +31,7 @@ def test_retention_job_runs_from_the_cli(tmp_path: Path, world: SampleWorld) -> 
     for contract in (STREAM_EVENTS, STREAM_QUARANTINE):
         for day in (old, recent):
             lake.write(arrow_schema(contract).empty_table(), "streams", contract.name, str(day))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = dagster_home(tmp_path / "dagster_home")
     environ = cli_environment(
         tmp_path / "data",
         home,

@@ -35,6 +35,7 @@ from spotify_agent_assets_tests.defs.graph_runs import (
     graph_settings,
     materialize_keys,
 )
+from spotify_agent_assets_tests.maintenance.cli_runs import dagster_home
 
 pytestmark = [
     pytest.mark.slow,
@@ -83,8 +84,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, world: SampleWorld) -> Path:
     write_sample_landing_zone(listening, Path(settings.landing_dir))
     defs = _defs(settings)
     days = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(DAYS)]
-    home = root / "dagster_home"
-    home.mkdir()
+    home = dagster_home(root / "dagster_home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         materialize_keys(defs, instance, _group(defs, "streams"), days)
         materialize_keys(defs, instance, _group(defs, "spotify"))

@@ -16,6 +16,7 @@ from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.conftest import write_roster
 from spotify_agent_assets_tests.maintenance.cli_runs import (
     cli_environment,
+    dagster_home,
     execute_job,
     output_metadata,
 )
@@ -24,8 +25,7 @@ from spotify_agent_assets_tests.maintenance.cli_runs import (
 @pytest.mark.slow
 def test_rotation_job_runs_from_the_cli(tmp_path: Path, world: SampleWorld) -> None:
     now = dt.datetime.now(dt.UTC)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = dagster_home(tmp_path / "dagster_home")
     ids = {}
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for label, age in (("old", 40), ("recent", 2)):
