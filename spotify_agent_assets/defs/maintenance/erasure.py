@@ -135,14 +135,14 @@ def apply_erasure(
         )
 
 
-@dg.op(ins={"applied": dg.In(dg.Nothing)}, tags={"kind": "maintenance"})
+@dg.op(ins={"applied": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing), tags={"kind": "maintenance"})
 def verify_erasure(
     context: dg.OpExecutionContext,
     config: ErasureRequestConfig,
     lake: LakeResource,
     stream_landing: StreamLandingResource,
     mlflow: MlflowTrackingResource,
-) -> None:
+) -> dg.Nothing:
     """Scan every store for the listeners (must find nothing), store the receipt and delete
     the request file."""
     from spotify_agent_assets.maintenance.erasure import (
@@ -164,11 +164,13 @@ def verify_erasure(
         raise dg.Failure(description=str(error), allow_retries=False) from None
     journal = load_journal(stores.data_dir, request.erasure_id)
     receipt = finish_erasure(stores, journal, verification, config.request_file)
-    context.log_event(
-        dg.AssetObservation(
-            asset_key="gdpr_erasure_receipts",
-            metadata={"receipt": dg.MetadataValue.json(receipt)},
-        )
+    context.add_output_metadata(
+        {
+            "erasure_id": receipt["erasure_id"],
+            "listeners": receipt["listeners"],
+            "receipt": dg.MetadataValue.json(receipt),
+            "stored_at": dg.MetadataValue.json(receipt["stored_at"]),
+        }
     )
     context.log.info(f"erasure {request.erasure_id} verified; receipt at {receipt['stored_at']}")
 
