@@ -26,7 +26,10 @@ from spotify_agent_assets.defs.streams.automation import stream_landing_sensor
 from spotify_agent_assets.defs.streams.checks import STREAM_TABLE_CHECKS
 from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.lake import ParquetLake
-from spotify_agent_assets.maintenance.retention import read_ingestion_floor
+from spotify_agent_assets.maintenance.retention import (
+    apply_stream_retention,
+    read_ingestion_floor,
+)
 from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
 from spotify_agent_assets.sample_world.listening import ListeningWorld
 from spotify_agent_assets.sample_world.world import SampleWorld
@@ -259,7 +262,11 @@ def test_retention_deletes_exactly_the_old_days_and_rebuilds_their_dependents(
         assert oldest >= CUTOFF, table
     assert _recent(settings) == recent_before
 
-    # Listener-level tables as if the old days had never been.
+    _assert_rebuilt_without_old_days(settings)
+
+
+def _assert_rebuilt_without_old_days(settings: AgentSettings) -> None:
+    """The listener-level tables as if the old days had never been."""
     first_seen = _rows(
         settings,
         "select track_id, listener_key, date from intermediate.int_track_listener_first_seen order by all",
@@ -292,3 +299,37 @@ def test_retention_deletes_exactly_the_old_days_and_rebuilds_their_dependents(
         "where date <= (select max(last_played) from ml.interaction_matrix) group by all order by all",
     )
     assert matrix == plays and pairs == len(plays)
+
+
+def test_a_run_killed_after_the_lake_deletes_is_finished_by_the_next(
+    copy: tuple[AgentSettings, Path],
+) -> None:
+    """As if the op died after deleting the lake days and the marts' rows, before dbt rebuilt
+    the listener tables and before Dagster was told: the next run does exactly what was left."""
+    settings, home = copy
+    resources = build_resources(settings)
+    landing = resources["stream_landing"]
+    filesystem = landing.filesystem()
+    lake = ParquetLake(settings.lake_root)
+    apply_stream_retention(lake, CUTOFF, filesystem, landing.refreshed_index(filesystem))
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        for table in (*DAILY_TABLES, "intermediate.int_track_listener_first_seen"):
+            con.execute(f"delete from {table} where date < ?", [CUTOFF])
+    old = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(3)]
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        summary = _run(settings, instance)
+        assert summary["partitions_deleted"] == {t: [] for t in STREAM_TABLES}
+        assert summary["rebuilt"] == [
+            "int_track_listener_first_seen",
+            "track_performance",
+            "interaction_matrix",
+        ]
+        assert summary["dagster_partitions_reported"]["stream_events"] == "observed deleted 3"
+        records = instance.fetch_observations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("stream_events"), asset_partitions=old),
+            limit=50,
+        ).records
+        assert sorted(r.partition_key for r in records) == old
+        assert _run(settings, instance)["changed"] is False
+    _assert_rebuilt_without_old_days(settings)
