@@ -199,6 +199,8 @@ def test_retention_deletes_exactly_the_old_days_and_rebuilds_their_dependents(
                 (FIRST + dt.timedelta(days=i)).isoformat() for i in range(3)
             ]
         assert summary["rows_deleted"]["stream_events"] == old_events
+        assert summary["retention_days"] == _retention_days()
+        assert summary["cutoff"] == CUTOFF.isoformat()
         files_after = _lake_files(settings)
         for path, digest in files_after.items():
             if path.startswith("streams/") and "date=" in path:

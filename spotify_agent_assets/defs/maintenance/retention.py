@@ -114,9 +114,9 @@ def apply_event_retention(
     # Asked of the instance, not of this run's deletes, so a re-run after a killed run reports
     # what that run deleted but could not report.
     unreported = {
-        name: days
+        name: partitions
         for name in (*STREAM_TABLES, *(model.name for model in models))
-        if (days := _unreported_partitions(context.instance, name, cutoff))
+        if (partitions := _unreported_partitions(context.instance, name, cutoff))
     }
     reported = _report_deleted_partitions(context, unreported, cutoff)
     changed = result.changed or bool(reported) or bool(rebuilt)
