@@ -17,15 +17,16 @@ import pytest
 
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.maintenance.retention import retention_job
-from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
+from spotify_agent_assets.defs.ml.assets import interaction_matrix
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks
 from spotify_agent_assets.defs.streams.assets import STREAM_ASSETS
 from spotify_agent_assets.defs.streams.automation import stream_landing_sensor
 from spotify_agent_assets.defs.streams.checks import STREAM_TABLE_CHECKS
-from spotify_agent_assets.environment import AgentSettings
+from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.lake import ParquetLake
+from spotify_agent_assets.lake.warehouse import Warehouse
 from spotify_agent_assets.maintenance.retention import (
     apply_stream_retention,
     read_ingestion_floor,
@@ -64,9 +65,9 @@ def _defs(settings: AgentSettings) -> dg.Definitions:
             *dg.load_assets_from_modules([spotify_assets]),
             *STREAM_ASSETS,
             *DBT_ASSETS,
-            *ML_ASSETS[:1],  # interaction_matrix
+            interaction_matrix,
         ],
-        asset_checks=[*spotify_table_checks, *STREAM_TABLE_CHECKS, *ML_TABLE_CHECKS[:0]],
+        asset_checks=[*spotify_table_checks, *STREAM_TABLE_CHECKS],
         resources=build_resources(settings),
     )
 
@@ -100,15 +101,12 @@ def built(tmp_path_factory: pytest.TempPathFactory, world: SampleWorld) -> Path:
 
 
 @pytest.fixture
-def copy(built: Path, tmp_path: Path, world: SampleWorld) -> tuple[AgentSettings, Path]:
+def copy(built: Path, tmp_path: Path) -> tuple[AgentSettings, Path]:
     """The built world copied, with the warehouse's lake views pointed at the copy."""
     root = tmp_path / "run"
     shutil.copytree(built, root)
-    settings = graph_settings_at(root, world)
-    lake = ParquetLake(settings.lake_root)
-    from spotify_agent_assets.lake.warehouse import Warehouse
-
-    warehouse = Warehouse(settings.warehouse_path, lake)
+    settings = _settings_at(root)
+    warehouse = Warehouse(settings.warehouse_path, ParquetLake(settings.lake_root))
     for group_dir in sorted(Path(settings.lake_root).iterdir()):
         if not group_dir.is_dir() or group_dir.name.startswith("_"):
             continue
@@ -118,9 +116,8 @@ def copy(built: Path, tmp_path: Path, world: SampleWorld) -> tuple[AgentSettings
     return settings, root / "dagster_home"
 
 
-def graph_settings_at(root: Path, world: SampleWorld) -> AgentSettings:
-    from spotify_agent_assets.environment import load_settings
-
+def _settings_at(root: Path) -> AgentSettings:
+    """The settings graph_settings made for ``root`` (its roster written there)."""
     return load_settings(
         {
             "SPOTIFY_AGENT_ENV": "local",
