@@ -15,15 +15,18 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.lake.parquet_lake import NAME_PATTERN, ParquetLake
+from spotify_agent_assets.lake.parquet_lake import NAME_PATTERN, ParquetLake, with_write_hints
 from spotify_agent_assets.lake.warehouse import lake_connection
 from spotify_agent_assets.streams.erased_listeners import LEDGER_PREFIX, ledger_digest
+from spotify_agent_assets.streams.tables import STREAM_EVENTS_WRITE_HINTS
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
 LISTENER_KEY = "listener_key"
+# Tables whose writer steers how columns are encoded (``lake.parquet_lake.WRITE_HINT``).
+WRITE_HINTS_BY_TABLE = {("streams", "stream_events"): STREAM_EVENTS_WRITE_HINTS}
 # Column names that would hold a listener if they were text; counts of listeners are numbers.
 LISTENER_LIKE = re.compile(r"listener|user|username|account", re.IGNORECASE)
 
@@ -155,6 +158,14 @@ def erase_file(lake: ParquetLake, file: FileErasure, digests: Collection[str]) -
     table = lake.read(file.group, file.asset, keys)
     kept, removed = without_erased(table, digests)
     if removed:
+        hints = {
+            name: hint
+            for name, hint in WRITE_HINTS_BY_TABLE.get((file.group, file.asset), {}).items()
+            if name in kept.column_names
+        }
+        if hints:
+            # Written as ingestion writes it (no dictionary for random ids), not just the rows.
+            kept = kept.cast(with_write_hints(kept.schema, hints))
         footer = lake.read_footer(file.group, file.asset, file.partition)
         lake.write(kept, file.group, file.asset, file.partition, footer=footer)
     return removed
