@@ -216,17 +216,22 @@ def test_write_hints_steer_encoding_and_leave_the_stored_schema_plain(
     assert all(not f.metadata for f in stored.schema_arrow)  # the hints are not stored
     group = stored.metadata.row_group(0)
     columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
-    # Random ids: no dictionary, no statistics; distinct values: no dictionary, statistics
-    # kept (DuckDB prunes with them); unhinted columns as before.
+    # Random ids: no dictionary, no statistics, delta-packed lengths; distinct values: no
+    # dictionary, delta-packed, statistics kept (DuckDB prunes with them); unhinted columns as
+    # before.
     assert "RLE_DICTIONARY" not in columns["event_id"].encodings
+    assert "DELTA_LENGTH_BYTE_ARRAY" in columns["event_id"].encodings
     assert not columns["event_id"].is_stats_set
     assert "RLE_DICTIONARY" not in columns["ms_played"].encodings
+    assert "DELTA_BINARY_PACKED" in columns["ms_played"].encodings
     assert columns["ms_played"].statistics.min == 0
     assert "RLE_DICTIONARY" in columns["track_id"].encodings
     assert columns["track_id"].statistics.max == "t2"
     assert columns["date"].statistics.min == dt.date(2024, 1, 1)
     assert all(c.compression == "ZSTD" for c in columns.values())
-    assert lake.read("streams", "events").column("event_id").to_pylist() == ids
+    back = lake.read("streams", "events")
+    assert back.column("event_id").to_pylist() == ids
+    assert back.column("ms_played").to_pylist() == list(range(1000))
 
 
 def test_write_hints_name_existing_columns_and_known_hints() -> None:
