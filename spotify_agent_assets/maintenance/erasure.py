@@ -259,6 +259,9 @@ def reapply_erasures(settings: AgentSettings) -> int:
     traces = ErasureTraces(digests)
     scan_lake(stores.lake, traces, report)
     scan_warehouse(stores.warehouse_path, traces, report)
+    report.findings += [
+        f"mlflow {m.name}/{m.version}" for m in plan_mlflow(stores.mlflow_tracking_uri, digests)[0]
+    ]
     if report.findings:
         raise ErasureVerificationError(
             "re-applied erasures left traces in: " + "; ".join(report.findings)

@@ -221,6 +221,8 @@ def test_an_erasure_removes_two_listeners_everywhere_and_nothing_else(
     shutil.copytree(landing, tmp_path / "landing-before")
     shutil.copytree(settings.lake_root, tmp_path / "lake-before")
     shutil.copy(settings.warehouse_path, tmp_path / "warehouse-before.duckdb")
+    [model_dir] = [p.parent for p in Path(settings.mlflow_artifact_root).rglob("users.json")]
+    shutil.copytree(model_dir, tmp_path / "model-before")
     assert _no_trace(settings.data_dir, [*raw_ids, *gone])  # the search can find them
 
     result = _erase(built, write_request(tmp_path / "request.json", raw_ids))
@@ -283,7 +285,12 @@ def test_an_erasure_removes_two_listeners_everywhere_and_nothing_else(
     resources = {"stream_landing": built.defs.resources["stream_landing"]}
     with dg.build_sensor_context(instance=built.instance, resources=resources) as context:
         [request] = list(erasure_retraining_sensor(context))
+        cursor = context.cursor
     assert request.run_key == f"erasure-{receipt['erasure_id']}"
+    with dg.build_sensor_context(
+        instance=built.instance, resources=resources, cursor=cursor
+    ) as context:
+        assert list(erasure_retraining_sensor(context)) == []  # never twice
 
     # Raw files delivered again bring nobody back: ingestion consults the ledger.
     shutil.rmtree(landing)
@@ -301,6 +308,9 @@ def test_an_erasure_removes_two_listeners_everywhere_and_nothing_else(
         shutil.rmtree(Path(settings.lake_root) / table)
         shutil.copytree(tmp_path / "lake-before" / table, Path(settings.lake_root) / table)
     shutil.copy(tmp_path / "warehouse-before.duckdb", settings.warehouse_path)
+    shutil.rmtree(model_dir)
+    shutil.copytree(tmp_path / "model-before", model_dir)
+    assert gone <= set(_model_users(built))
     assert gone <= set(built.lake.read("streams", "stream_events")["listener_key"].to_pylist())
     assert reapply_erasures(settings) == 2
     assert reapply_erasures(settings) == 0  # nothing left to do
@@ -308,6 +318,7 @@ def test_an_erasure_removes_two_listeners_everywhere_and_nothing_else(
         group, asset = table.split(".")
         assert without(built.lake.read(group, asset), set()) == without(before[table], gone)
     assert warehouse_rows(settings, FIRST_SEEN) == [r for r in first_seen if r[2] not in gone]
+    assert _model_users(built) == [u for u in users if u not in gone]
     shutil.rmtree(landing)
     shutil.copytree(tmp_path / "landing-before", landing)  # raw files stay raw: not ours
     assert [p for p in _no_trace(settings.data_dir, list(gone)) if "landing" not in p] == []

@@ -212,20 +212,24 @@ def erasure_retraining_sensor(
     context: dg.SensorEvaluationContext, stream_landing: StreamLandingResource
 ):
     """Retrain the recommender after an erasure whose receipt names a version trained on an
-    erased listener, unless a version was trained since; once per erasure (its run key)."""
+    erased listener, unless a version was trained since. Once per erasure: the requested
+    erasures are kept in the cursor, and the run key is the erasure's."""
+    import json
+
     from spotify_agent_assets.maintenance.erasure_journal import load_receipts
 
+    requested = set(json.loads(context.cursor or "[]"))
     latest = context.instance.get_latest_materialization_event(RECOMMENDER_MODEL)
     for receipt in load_receipts(stream_landing.data_dir):
-        if not receipt["retrain"]:
+        erasure_id = receipt["erasure_id"]
+        if not receipt["retrain"] or erasure_id in requested:
             continue
         erased_at = dt.datetime.fromisoformat(receipt["completed_at"]).timestamp()
         if latest is not None and latest.timestamp > erased_at:
             continue
-        yield dg.RunRequest(
-            run_key=f"erasure-{receipt['erasure_id']}",
-            tags={"erasure_id": receipt["erasure_id"]},
-        )
+        requested.add(erasure_id)
+        yield dg.RunRequest(run_key=f"erasure-{erasure_id}", tags={"erasure_id": erasure_id})
+    context.update_cursor(json.dumps(sorted(requested)))
 
 
 JOBS = [gdpr_erasure_job]
