@@ -5,7 +5,7 @@ the raw id would stay on disk), so each file holding an erased listener is chang
 format, through one atomic replacement (a local rename, one PUT on S3):
 
 * an extended-history export in a listener's own folder, with no other listener, is removed
-  (and its folder with its last file);
+  (and its folder with its last file), as is any file there that is not a readable export;
 * JSON Lines and CSV lose the lines of that listener (other lines are kept byte for byte;
   a line that cannot be parsed but holds the id is dropped too);
 * Parquet is rewritten without their rows; an extended-history array without their records.
@@ -74,7 +74,7 @@ def erase_landing(
         folder = posixpath.basename(posixpath.dirname(file.path))
         if fmt == "parquet":
             new, removed = _parquet_without(data, wanted)
-        elif fmt == "extended_history":
+        elif fmt == "extended_history" or folder in wanted:
             new, removed = _extended_without(data, wanted, folder)
         elif not any(raw.encode() in data for raw in wanted):
             continue
@@ -82,7 +82,7 @@ def erase_landing(
             new, removed = _csv_without(data, wanted)
         else:
             new, removed = _lines_without(data, wanted)
-        if new is data or not removed:
+        if new is not None and new == data:
             continue
         found |= _present(data, wanted, folder)
         action = "removed" if new is None else "rewritten"
@@ -181,7 +181,12 @@ def _parquet_without(data: bytes, wanted: set[str]) -> tuple[bytes, int]:
 def _extended_without(data: bytes, wanted: set[str], folder: str) -> tuple[bytes | None, int]:
     """An export without erased listeners' records (``username``, else its folder), or None
     when nothing else is left in it."""
-    records = json.loads(data)
+    try:
+        records = json.loads(data)
+    except ValueError:
+        # Ingestion refuses it whole; in the listener's own folder it is theirs, else search
+        # it line by line like any text.
+        return (None, 0) if folder in wanted else _lines_without(data, wanted)
 
     def listener(record: object) -> str | None:
         name = record.get("username") if isinstance(record, dict) else None
@@ -189,8 +194,8 @@ def _extended_without(data: bytes, wanted: set[str], folder: str) -> tuple[bytes
 
     kept = [r for r in records if listener(r) not in wanted]
     removed = len(records) - len(kept)
+    if not kept and (removed or folder in wanted):
+        return None, removed  # even an empty export: its folder names the listener
     if not removed:
         return data, 0
-    if not kept:
-        return None, removed
     return json.dumps(kept, ensure_ascii=False).encode(), removed

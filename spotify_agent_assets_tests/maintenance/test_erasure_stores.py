@@ -162,3 +162,61 @@ def test_receipts_reach_a_local_and_an_s3_backup_destination(
     assert uri == f"{url}/erasure-receipts/0123456789abcdef.json"
     with arrow_filesystem(s3_server.settings()).open_input_stream(uri[len("s3://") :]) as handle:
         assert json.loads(handle.read()) == receipt
+
+
+def test_landing_files_lose_the_listener_in_their_own_format(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from spotify_agent_assets.maintenance.erasure_landing import erase_landing
+    from spotify_agent_assets.streams.landing_index import landing_filesystem
+
+    zone = tmp_path / "streams"
+    day = zone / "2026-10-02"
+    day.mkdir(parents=True)
+    jsonl = [
+        '{"event_id": "1", "listener_id": "gone_1", "track_id": "t"}\n',
+        '{"event_id": "2", "listener_id": "kept_1", "track_id": "t", "note": "gone_10"}\n',
+        "not json but gone_1 is here\n",
+        '{"event_id": "3", "listener_id": "kept_1", "track_id": "t"}',
+    ]
+    (day / "a.jsonl").write_text("".join(jsonl))
+    (day / "b.csv").write_text(
+        'event_id,listener_id,track_id\r\n1,gone_1,t\r\n2,kept_1,t\r\n3,"gone_1",t\r\n'
+    )
+    pq.write_table(
+        pa.table({"event_id": ["1", "2"], "listener_id": ["kept_1", " gone_1 "]}), day / "c.parquet"
+    )
+    (day / "d.jsonl").write_text('{"event_id": "9", "listener_id": "kept_1"}\n')
+    play = {"ts": "2026-10-02T07:19:12Z", "ms_played": 1, "spotify_track_uri": "spotify:track:x"}
+    exports = zone / "extended_history"
+    for folder, records in {
+        "gone_1": [play, play],
+        "gone_2": [],
+        "shared": [{**play, "username": "gone_1"}, {**play, "username": "kept_1"}],
+    }.items():
+        (exports / folder).mkdir(parents=True)
+        (exports / folder / "Streaming_History_Audio_2026_0.json").write_text(json.dumps(records))
+    before = {p: p.read_bytes() for p in zone.rglob("*") if p.is_file()}
+    filesystem = landing_filesystem(str(zone))
+
+    planned, found = erase_landing(filesystem, zone, ["gone_1", "gone_2"], apply=False)
+    assert found == {"gone_1", "gone_2"}
+    assert {p: p.read_bytes() for p in zone.rglob("*") if p.is_file()} == before
+    changes, _ = erase_landing(filesystem, zone, ["gone_1", "gone_2"], apply=True)
+    assert changes == planned
+    assert {(c.path, c.action, c.records) for c in changes} == {
+        ("2026-10-02/a.jsonl", "rewritten", 2),
+        ("2026-10-02/b.csv", "rewritten", 2),
+        ("2026-10-02/c.parquet", "rewritten", 1),
+        ("extended_history/<erased listener 1>/Streaming_History_Audio_2026_0.json", "removed", 2),
+        ("extended_history/<erased listener 2>/Streaming_History_Audio_2026_0.json", "removed", 0),
+        ("extended_history/shared/Streaming_History_Audio_2026_0.json", "rewritten", 1),
+    }
+    assert (day / "a.jsonl").read_text() == jsonl[1] + jsonl[3]  # others' lines byte for byte
+    assert (day / "b.csv").read_bytes() == b"event_id,listener_id,track_id\r\n2,kept_1,t\r\n"
+    assert pq.read_table(day / "c.parquet")["listener_id"].to_pylist() == ["kept_1"]
+    assert (day / "d.jsonl").read_bytes() == before[day / "d.jsonl"]
+    assert not (exports / "gone_1").exists() and not (exports / "gone_2").exists()
+    shared = json.loads((exports / "shared" / "Streaming_History_Audio_2026_0.json").read_text())
+    assert [r["username"] for r in shared] == ["kept_1"]
+    assert erase_landing(filesystem, zone, ["gone_1", "gone_2"], apply=True) == ([], set())
