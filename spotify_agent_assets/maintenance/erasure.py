@@ -199,6 +199,9 @@ def verify_erasure(stores: ErasureStores, traces: ErasureTraces) -> dict[str, An
     scan_mlflow(stores.mlflow_tracking_uri, stores.mlflow_artifact_root, traces, report)
     state = files_under(stores.data_dir / "state", journals.erasures_dir(stores.data_dir))
     scan_files(state, traces, report, "state file")
+    if not stores.lake.is_s3:  # report pages and charts travel with their tables
+        pages = [p for p in files_under(Path(stores.lake.root)) if p.suffix != ".parquet"]
+        scan_files(pages, traces, report, "lake file")
     scan_landing(stores.landing, traces, report)
     if report.findings:
         raise ErasureVerificationError(
