@@ -48,12 +48,16 @@ class TrainedVersion:
         }
 
 
-def _versions(tracking_uri: str) -> Iterator[Any]:
+def _versions(tracking_uri: str) -> Iterator[tuple[Any, str]]:
+    """Every registered version with the location its files are loaded from (the same place
+    ``mlflow_registry.downloaded_version`` reads)."""
     from spotify_agent_assets.mlflow_registry import client_for
 
     client = client_for(tracking_uri)
     for registered in client.search_registered_models():
-        yield from client.search_model_versions(f"name = '{registered.name}'")
+        for version in client.search_model_versions(f"name = '{registered.name}'"):
+            uri = client.get_model_version_download_uri(version.name, str(version.version))
+            yield version, uri
 
 
 def _repository(source: str) -> Any:
@@ -78,8 +82,8 @@ def plan_mlflow(
     found: set[str] = set()
     if not digests:
         return trained, found
-    for version in _versions(tracking_uri):
-        users = _users(_repository(version.source))
+    for version, location in _versions(tracking_uri):
+        users = _users(_repository(location))
         hits = {ledger_digest(str(u)) for u in users or ()} & set(digests)
         if hits:
             found |= hits
@@ -93,8 +97,8 @@ def erase_mlflow(tracking_uri: str, digests: Collection[str]) -> dict[str, int]:
     """Rewrite every version's model files without erased listeners; returns listeners
     removed per ``name/version`` (a version already clean is left alone)."""
     removed: dict[str, int] = {}
-    for version in _versions(tracking_uri):
-        repo = _repository(version.source)
+    for version, location in _versions(tracking_uri):
+        repo = _repository(location)
         users = _users(repo)
         if users is None:
             continue
@@ -105,9 +109,9 @@ def erase_mlflow(tracking_uri: str, digests: Collection[str]) -> dict[str, int]:
             arrays_path = Path(repo.download_artifacts(ARRAYS_FILE, tmp))
             arrays = _without_users(arrays_path, keep, f"{version.name}/{version.version}")
             if arrays is not None:
-                _replace(repo, version.source, ARRAYS_FILE, arrays, tmp)
+                _replace(repo, location, ARRAYS_FILE, arrays, tmp)
             kept = [u for u, k in zip(users, keep, strict=True) if k]
-            _replace(repo, version.source, USERS_FILE, json.dumps(kept).encode(), tmp)
+            _replace(repo, location, USERS_FILE, json.dumps(kept).encode(), tmp)
         removed[f"{version.name}/{version.version}"] = keep.count(False)
     return removed
 
@@ -155,9 +159,9 @@ def _replace(repo: Any, source: str, name: str, data: bytes, tmp: str) -> None:
 def version_artifact_files(tracking_uri: str, into: Path) -> list[Path]:
     """Every registered version's files downloaded under ``into`` (for the verification)."""
     files: list[Path] = []
-    for version in _versions(tracking_uri):
+    for version, location in _versions(tracking_uri):
         target = into / version.name / str(version.version)
         target.mkdir(parents=True, exist_ok=True)
-        local = Path(_repository(version.source).download_artifacts("", str(target)))
+        local = Path(_repository(location).download_artifacts("", str(target)))
         files += [p for p in local.rglob("*") if p.is_file()]
     return files
