@@ -82,7 +82,7 @@ class ErasureStores:
             landing_index_path=settings.data_dir / "state" / "landing_index.json",
             mlflow_tracking_uri=settings.mlflow_tracking_uri,
             mlflow_artifact_root=settings.mlflow_artifact_root,
-            backup_url=getattr(settings, "backup_url", None),
+            backup_url=settings.backup_url,
         )
 
 

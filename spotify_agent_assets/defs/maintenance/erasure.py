@@ -58,7 +58,7 @@ def _stores(
         landing_index_path=stream_landing.index_path,
         mlflow_tracking_uri=mlflow.tracking_uri,
         mlflow_artifact_root=mlflow.artifact_root,
-        backup_url=getattr(load_settings(), "backup_url", None),
+        backup_url=load_settings().backup_url,
     )
 
 
