@@ -108,5 +108,11 @@ bench-audio: setup
 bench-recommend: setup
 	$(BIN)/python bench/recommend_compare.py
 
+# Restore a backup over the data folder (SPOTIFY_AGENT_BACKUP_KEY set; no BACKUP lists them). It is
+# proved in a scratch folder first; the replaced data is kept under data/replaced/.
+.PHONY: restore
+restore: setup
+	$(BIN)/python -m spotify_agent_assets.maintenance.restore $(if $(BACKUP),$(BACKUP),--list)
+
 clean:
 	rm -rf $(SPOTIFY_AGENT_DATA_DIR)

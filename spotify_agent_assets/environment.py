@@ -28,9 +28,16 @@ HISTORY_START_VAR = "SPOTIFY_AGENT_HISTORY_START"
 # deployment that only ever sees recent data may set a later day to keep the partition views
 # short; events before the first day are skipped with a warning.
 DEFAULT_HISTORY_START = dt.date(2008, 10, 7)
+EVENT_RETENTION_DAYS_VAR = "SPOTIFY_AGENT_EVENT_RETENTION_DAYS"
+# Two years of listening events (and their quarantined records) are kept; retention_job deletes
+# older days. Long enough for year-over-year analytics, short enough to bound what is held.
+DEFAULT_EVENT_RETENTION_DAYS = 730
 # MLflow's own variable, so the mlflow CLI and UI find the same store.
 MLFLOW_TRACKING_URI_VAR = "MLFLOW_TRACKING_URI"
 SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
+# Where backups go (local folder or s3://; default <data>/backups) and the key that seals them.
+BACKUP_URL_VAR = "SPOTIFY_AGENT_BACKUP_URL"
+BACKUP_KEY_VAR = "SPOTIFY_AGENT_BACKUP_KEY"
 
 
 class AgentEnvironment(StrEnum):
@@ -58,6 +65,20 @@ class AgentSettings:
     mlflow_artifact_root: str | None
     history_start: dt.date = DEFAULT_HISTORY_START
     """First day of the daily partitions (listening events, artist snapshots, daily models)."""
+    event_retention_days: int = DEFAULT_EVENT_RETENTION_DAYS
+    """Days of listening events and quarantined records kept (retention_job deletes older)."""
+    backup_url: str | None = None
+    """Where backups go: a local folder or ``s3://bucket/prefix`` (None: ``<data>/backups``)."""
+
+    @property
+    def backup_destination(self) -> str:
+        """``backup_url``, or ``<data>/backups`` when none is set."""
+        return self.backup_url or str(self.data_dir / "backups")
+
+    @property
+    def audit_log_dir(self) -> Path:
+        """``<data>/logs``: our audit logs (JSON lines), rotated by log_and_run_rotation_job."""
+        return self.data_dir / "logs"
 
     @property
     def audio_landing_dir(self) -> str:
@@ -111,6 +132,48 @@ def history_start(environ: Mapping[str, str] | None = None) -> dt.date:
     return day
 
 
+def backup_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """``SPOTIFY_AGENT_BACKUP_URL``: an ``s3://bucket[/prefix]`` URL or a local folder."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(BACKUP_URL_VAR) or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if raw.startswith("s3://"):
+        if not raw[len("s3://") :].split("/", 1)[0]:
+            raise EnvironmentConfigError(
+                f"{BACKUP_URL_VAR}={raw!r} names no bucket; expected s3://bucket[/prefix]"
+            )
+        return raw
+    if "://" in raw:
+        raise EnvironmentConfigError(
+            f"{BACKUP_URL_VAR}={raw!r} is not supported; expected a local folder or s3:// URL"
+        )
+    return str(Path(raw).expanduser().resolve())
+
+
+def backup_key_text(environ: Mapping[str, str] | None = None) -> str | None:
+    """The raw ``SPOTIFY_AGENT_BACKUP_KEY`` (a secret: never log it), or None when unset.
+
+    For command-line tools only; the code location binds the variable as ``dg.EnvVar``.
+    """
+    environ = os.environ if environ is None else environ
+    return (environ.get(BACKUP_KEY_VAR) or "").strip() or None
+
+
+def event_retention_days(environ: Mapping[str, str] | None = None) -> int:
+    """``SPOTIFY_AGENT_EVENT_RETENTION_DAYS`` as a whole number of days >= 1, default 730."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(EVENT_RETENTION_DAYS_VAR) or "").strip()
+    if not raw:
+        return DEFAULT_EVENT_RETENTION_DAYS
+    if not raw.isdigit() or int(raw) < 1:
+        raise EnvironmentConfigError(
+            f"{EVENT_RETENTION_DAYS_VAR}={raw!r} is not a number of days; expected a whole "
+            f"number >= 1 (default {DEFAULT_EVENT_RETENTION_DAYS})"
+        )
+    return int(raw)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
     """Read the settings for the current environment from ``environ`` (default: os.environ)."""
     environ = os.environ if environ is None else environ
@@ -144,6 +207,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
             f"{MLFLOW_TRACKING_URI_VAR} must be set in prod (the MLflow tracking server); "
             "a model registry inside the container would be lost with it"
         )
+    backups = backup_url(environ)
+    if env is AgentEnvironment.PROD and not (backups or "").startswith("s3://"):
+        raise EnvironmentConfigError(
+            f"{BACKUP_URL_VAR} must be an s3:// URL in prod (got {backups!r}); backups kept "
+            "inside the container would be lost with it"
+        )
+
     # Locally a SQLite store (the model registry needs a database) with artifacts beside it;
     # a tracking server keeps its own artifact location.
     local_mlflow = data_dir / "mlflow"
@@ -159,4 +229,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         mlflow_tracking_uri=tracking_uri or f"sqlite:///{local_mlflow / 'mlflow.db'}",
         mlflow_artifact_root=None if tracking_uri else str(local_mlflow / "artifacts"),
         history_start=history_start(environ),
+        event_retention_days=event_retention_days(environ),
+        backup_url=backups,
     )

@@ -54,11 +54,22 @@ def test_prod_requires_an_s3_lake_and_credentials() -> None:
         load_settings(
             {"SPOTIFY_AGENT_ENV": "prod", "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake", **creds}
         )
+    with pytest.raises(EnvironmentConfigError, match="SPOTIFY_AGENT_BACKUP_URL must be an s3://"):
+        load_settings(
+            {
+                "SPOTIFY_AGENT_ENV": "prod",
+                "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake",
+                "MLFLOW_TRACKING_URI": "https://mlflow.internal",
+                "SPOTIFY_AGENT_BACKUP_URL": "/var/backups",
+                **creds,
+            }
+        )
     prod = load_settings(
         {
             "SPOTIFY_AGENT_ENV": "PROD",
             "SPOTIFY_AGENT_LAKE_URL": "s3://b/lake",
             "MLFLOW_TRACKING_URI": "https://mlflow.internal",
+            "SPOTIFY_AGENT_BACKUP_URL": "s3://b/backups",
             **creds,
         }
     )
@@ -66,6 +77,7 @@ def test_prod_requires_an_s3_lake_and_credentials() -> None:
     assert not prod.use_sample_world
     assert prod.mlflow_tracking_uri == "https://mlflow.internal"
     assert prod.mlflow_artifact_root is None
+    assert prod.backup_destination == "s3://b/backups"
 
 
 def test_local_mlflow_is_a_sqlite_store_in_the_data_dir(tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 import dagster as dg
 
+from spotify_agent_assets.defs.alerts import SentryAlertsResource
 from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
+from spotify_agent_assets.defs.backup_resource import BackupKeyResource
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
@@ -64,10 +66,14 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
             # The name is spelled out here; environment.py keeps the key's rules.
             **_optional(pseudonym_key=_env_if_set("SPOTIFY_AGENT_PSEUDONYM_KEY")),
         ),
+        "backup_key": BackupKeyResource(**_optional(key=_env_if_set("SPOTIFY_AGENT_BACKUP_KEY"))),
         "audio_landing": AudioLandingResource(zone_root=settings.audio_landing_dir, storage=lake),
         "mlflow": MlflowTrackingResource(
             # An EnvVar when set: a server URI may carry credentials (https://user:token@...).
             tracking_uri=_env_if_set("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri,
             **_optional(artifact_root=settings.mlflow_artifact_root),
+        ),
+        "alerts": SentryAlertsResource(
+            environment=settings.env.value, **_optional(dsn=_env_if_set("SENTRY_DSN"))
         ),
     }
