@@ -8,7 +8,8 @@ then does it fail the run, naming every failed check.
 
 Without a daemon (``make run``, the CLI) the heartbeat check fails: schedules and sensors do
 not run then, and a health report that called that healthy would be lying. Locally it is a
-WARN, since a laptop without a daemon is a normal setup; it still fails the run.
+WARN, since a laptop without a daemon is a normal setup: a failed WARN check is recorded,
+logged as a warning and alerted like any other, but only failed ERROR checks fail the run.
 """
 
 import time
@@ -201,7 +202,7 @@ def run_health_checks(
     alerts: SentryAlertsResource,
 ) -> Iterator[dg.Output]:
     """Perform every health check, record each result, alert on failures, then fail the run
-    if any check failed (naming them)."""
+    if any ERROR check failed (naming every failed check)."""
     secrets = [
         value
         for value in (
@@ -248,9 +249,14 @@ def run_health_checks(
             "alerting": alerting,
         },
     )
-    if failed:
+    errors = [r.name for r in results if not r.ok and r.severity is Severity.ERROR]
+    warnings = [name for name in failed if name not in errors]
+    if warnings:
+        context.log.warning(f"{len(warnings)} WARN check(s) failed: {', '.join(warnings)}")
+    if errors:
+        also = f"; and WARN: {', '.join(warnings)}" if warnings else ""
         raise dg.Failure(
-            description=f"{len(failed)} health check(s) failed: {', '.join(failed)}",
+            description=f"{len(errors)} health check(s) failed: {', '.join(errors)}{also}",
             metadata={"failed_checks": ", ".join(failed), "alerting": alerting},
         )
 
