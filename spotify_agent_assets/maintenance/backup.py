@@ -13,11 +13,13 @@ no remaining manifest references.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,8 +109,7 @@ def create_backup(
     files: list[ManifestFile] = []
     tables: dict[str, int] = {}
     files_new = bytes_new = source_bytes = 0
-    with tempfile.TemporaryDirectory(prefix="backup-staging-") as temp:
-        staging = Path(temp)
+    with staging_folder(settings.data_dir) as staging:
         sources, notes = collect_sources(settings, lake, staging)
         for source in sources:
             snapshot = read_snapshot(source, staging)
@@ -276,3 +277,28 @@ def _verified_at(store: BackupStore, backup_id: str) -> dt.datetime | None:
     if document is None:
         return None
     return dt.datetime.fromisoformat(json.loads(document)["verified_at"])
+
+
+@contextlib.contextmanager
+def staging_folder(data_dir: Path) -> Iterator[Path]:
+    """A private folder for the run's plain copies (warehouse, MLflow database, large files),
+    under ``<data>/.backup-staging/`` and held under an exclusive lock.
+
+    The lock makes backups one at a time; holding it, a backup removes what a killed one left
+    behind (plain copies of the warehouse and the pseudonym key must not linger). It is on the
+    data folder's disk rather than in the system temp folder, which may be small or shared."""
+    import fcntl
+    import shutil
+
+    root = data_dir / ".backup-staging"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(root / "lock", "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        for leftover in root.iterdir():
+            if leftover.name != "lock":
+                shutil.rmtree(leftover, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(dir=root))
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

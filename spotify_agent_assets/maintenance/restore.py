@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -27,6 +26,7 @@ from spotify_agent_assets.maintenance.backup import (
     list_backups,
     mark_verified,
     read_manifest,
+    staging_folder,
 )
 from spotify_agent_assets.maintenance.backup_crypto import SealedBlobError, open_chunks
 from spotify_agent_assets.maintenance.backup_store import BackupStore
@@ -121,8 +121,10 @@ def check_latest_backup(
     settings: AgentSettings, key: bytes, *, s3: S3Settings | None = None
 ) -> RestoreReport:
     """Restore the newest backup into a scratch folder, prove it, record ``verified_at``."""
-    with tempfile.TemporaryDirectory(prefix="restore-check-") as scratch:
-        report = restore_backup(settings, key, Path(scratch) / "data", "latest", s3=s3)
+    # Not the system temp folder: a killed check must not leave decrypted data there, and the
+    # next backup or check, holding the same lock, removes what it left.
+    with staging_folder(settings.data_dir) as scratch:
+        report = restore_backup(settings, key, scratch / "data", "latest", s3=s3)
     mark_verified(backup_store(settings, s3), report.backup_id, dt.datetime.now(dt.UTC))
     return report
 

@@ -51,7 +51,7 @@ def child_environment(settings: AgentSettings, tmp_path: Path, **extra: str) -> 
         "SPOTIFY_AGENT_DATA_DIR": str(settings.data_dir),
         "SPOTIFY_AGENT_BACKUP_URL": settings.backup_destination,
         "SPOTIFY_AGENT_BACKUP_KEY": KEY_HEX,
-        "TMPDIR": str(tmp_path / "tmp"),  # the killed run's staging copy stays in here
+        "TMPDIR": str(tmp_path / "tmp"),
         **extra,
     }
 
@@ -91,7 +91,13 @@ def test_killed_backup_leaves_nothing_visible_and_a_rerun_completes_it(tmp_path:
             for _ in open_chunks(sealed, KEY, blob):
                 pass
 
+    # The killed run's plain copies (the warehouse snapshot) are still in its staging folder;
+    # the next backup removes them before it starts.
+    staging = settings.data_dir / ".backup-staging"
+    assert [p for p in staging.iterdir() if p.name != "lock"], "the killed run left its staging"
+
     result = create_backup(settings, KEY)
+    assert [p.name for p in staging.iterdir()] == ["lock"]
     manifest = read_manifest(store, result.backup_id, KEY)
     unique = {entry.blob for entry in manifest.files}
     assert before <= unique, "every blob the killed run wrote is part of the finished backup"
