@@ -22,6 +22,12 @@ SAMPLE_LAST_DAY := 2026-10-31
 DAGSTER := $(BIN)/dagster asset materialize -m spotify_agent_assets.definitions \
 	--config-json '{"execution": {"config": {"in_process": {}}}}'
 
+# The maintenance op jobs, from the CLI as an operator runs them. Locally, without
+# SPOTIFY_AGENT_BACKUP_KEY, the backup jobs use a key created once in data/backup.key.
+MAINTENANCE_JOB := SPOTIFY_AGENT_BACKUP_KEY="$${SPOTIFY_AGENT_BACKUP_KEY:-$$($(BIN)/python -m spotify_agent_assets.maintenance.local_backup_key)}" \
+	$(BIN)/dagster job execute -m spotify_agent_assets.definitions \
+	-c config/run_in_process.yaml -j
+
 .PHONY: setup run test ui lint lock bench bench-streams bench-audio bench-history bench-hourly bench-recommend clean
 
 # `source .venv/bin/activate` then points dagster at the local instance unless DAGSTER_HOME is
@@ -57,6 +63,11 @@ run: setup
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
 	$(DAGSTER) --select 'group:audio'
 	$(DAGSTER) --select 'group:ml'
+	$(MAINTENANCE_JOB) backup_job
+	$(MAINTENANCE_JOB) restore_check_job
+	$(MAINTENANCE_JOB) retention_job
+	$(MAINTENANCE_JOB) log_and_run_rotation_job
+	$(MAINTENANCE_JOB) health_check_job
 	@$(BIN)/python -m spotify_agent_assets.summary
 
 test: setup
@@ -112,7 +123,8 @@ bench-recommend: setup
 # proved in a scratch folder first; the replaced data is kept under data/replaced/.
 .PHONY: restore
 restore: setup
-	$(BIN)/python -m spotify_agent_assets.maintenance.restore $(if $(BACKUP),$(BACKUP),--list)
+	SPOTIFY_AGENT_BACKUP_KEY="$${SPOTIFY_AGENT_BACKUP_KEY:-$$($(BIN)/python -m spotify_agent_assets.maintenance.local_backup_key)}" \
+	  $(BIN)/python -m spotify_agent_assets.maintenance.restore $(if $(BACKUP),$(BACKUP),--list)
 
 clean:
 	rm -rf $(SPOTIFY_AGENT_DATA_DIR)

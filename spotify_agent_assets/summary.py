@@ -16,6 +16,7 @@ def main() -> None:
     print(f"  warehouse (DuckDB):  {settings.warehouse_path}")
     print(f"  Dagster instance:    {os.environ.get('DAGSTER_HOME') or settings.dagster_home}")
     print(f"  MLflow store:        {settings.mlflow_tracking_uri}")
+    print(f"  backups:             {settings.backup_destination} (make restore lists them)")
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             # Lake tables are views; dbt models are tables in the same file.
