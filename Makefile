@@ -75,7 +75,8 @@ test: setup
 
 ui: setup
 	$(BIN)/python -m spotify_agent_assets.local_instance
-	$(BIN)/dagster dev -w workspace.yaml
+	SPOTIFY_AGENT_BACKUP_KEY="$${SPOTIFY_AGENT_BACKUP_KEY:-$$($(BIN)/python -m spotify_agent_assets.maintenance.local_backup_key)}" \
+	  $(BIN)/dagster dev -w workspace.yaml
 
 lint: setup
 	$(BIN)/ruff check .

@@ -331,3 +331,28 @@ def test_committed_roster_names_sample_world_artists(world) -> None:
     # The committed file shows all three accepted spellings.
     references = {e.reference.split(":")[0].split("/")[0] for e in roster.artists}
     assert {"spotify", "https"} <= references
+
+
+MAINTENANCE_JOBS = {
+    "backup_job",
+    "restore_check_job",
+    "health_check_job",
+    "gdpr_erasure_job",
+    "retention_job",
+    "log_and_run_rotation_job",
+}
+
+
+def test_the_six_maintenance_jobs_are_op_jobs_and_all_but_erasure_are_scheduled() -> None:
+    repository = defs.get_repository_def()
+    jobs = {job.name: job for job in repository.get_all_jobs()}
+    assert MAINTENANCE_JOBS <= set(jobs)
+    for name in MAINTENANCE_JOBS:
+        # Op jobs: none of their nodes is an asset.
+        assert not jobs[name].asset_layer.executable_asset_keys, name
+    scheduled = {
+        schedule.job_name: schedule.default_status for schedule in repository.schedule_defs
+    }
+    assert MAINTENANCE_JOBS - set(scheduled) == {"gdpr_erasure_job"}
+    for name in MAINTENANCE_JOBS - {"gdpr_erasure_job"}:
+        assert scheduled[name] == dg.DefaultScheduleStatus.RUNNING, name

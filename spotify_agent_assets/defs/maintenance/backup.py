@@ -142,14 +142,21 @@ def restore_check_job() -> None:
     check_latest_backup()
 
 
+# On by default: a deployment backs itself up unattended from its first night. Without a key
+# the run fails at once saying what to set (and the health check's backup_age fails too).
 nightly_backup = dg.ScheduleDefinition(
-    name="nightly_backup", job=backup_job, cron_schedule=BACKUP_CRON, execution_timezone="UTC"
+    name="nightly_backup",
+    job=backup_job,
+    cron_schedule=BACKUP_CRON,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 daily_restore_check = dg.ScheduleDefinition(
     name="daily_restore_check",
     job=restore_check_job,
     cron_schedule=RESTORE_CHECK_CRON,
     execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 
