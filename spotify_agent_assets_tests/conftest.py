@@ -17,7 +17,7 @@ import yaml
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.s3_server import S3Server, find_weed_binary, seaweedfs_s3_server
-from spotify_agent_assets_tests.services import in_ci
+from spotify_agent_assets_tests.services import fresh_postgres_database, in_ci
 
 EMULATOR_ID = "emulator-client-id"
 EMULATOR_SECRET = "emulator-client-secret"
@@ -184,3 +184,10 @@ def emulator(world: SampleWorld) -> Iterator[Any]:
 
 def yesterday() -> str:
     return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The name of a fresh database on the local PostgreSQL, dropped after the test."""
+    with fresh_postgres_database("dagster_test") as (name, _admin):
+        yield name

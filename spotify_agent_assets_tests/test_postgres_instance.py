@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from spotify_agent_assets_tests.services import require_service
-
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
-    require_service("postgres")
-    import psycopg2
-
-    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')  # name is generated above, not user input
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_materialization_is_recorded_in_postgres_through_dagster_yaml(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
@@ -18,7 +18,7 @@ from spotify_agent_assets.defs.maintenance import health
 from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.maintenance import health_timeliness
 from spotify_agent_assets.maintenance.health_results import Severity, run_check
-from spotify_agent_assets_tests.services import require_service
+from spotify_agent_assets_tests.services import fresh_postgres_database
 
 HOUR = 3600.0
 
@@ -53,14 +53,11 @@ def test_instance_storage_check_counts_runs_on_sqlite(instance: dg.DagsterInstan
 def test_instance_storage_check_fails_when_the_postgres_database_is_dropped(
     tmp_path: Path,
 ) -> None:
-    require_service("postgres")
-    import psycopg2
+    with fresh_postgres_database("health_test") as (name, admin):
+        _instance_storage_check_until_dropped(tmp_path, name, admin)
 
-    name = f"health_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')  # generated above, not user input
+
+def _instance_storage_check_until_dropped(tmp_path: Path, name: str, admin: Any) -> None:
     storage = {
         "postgres": {
             "postgres_db": {
@@ -73,35 +70,24 @@ def test_instance_storage_check_fails_when_the_postgres_database_is_dropped(
             }
         }
     }
-    try:
-        with dg.instance_for_test(
-            temp_dir=str(tmp_path), overrides={"storage": storage}
-        ) as instance:
-            storage_name = type(instance.run_storage).__name__
-            assert storage_name == "PostgresRunStorage"
-            working = run_check(
-                "instance_storage",
-                lambda: health_timeliness.check_instance_storage(
-                    instance.get_runs_count, storage_name
-                ),
-            )
-            assert working.ok and working.observed == "0 run(s)"
-            with admin.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            broken = run_check(
-                "instance_storage",
-                lambda: health_timeliness.check_instance_storage(
-                    instance.get_runs_count, storage_name
-                ),
-                secrets=["unused-with-trust-auth"],
-            )
-            assert not broken.ok
-            assert "OperationalError" in broken.detail and name in broken.detail
-            assert "unused-with-trust-auth" not in repr(broken)
-    finally:
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"storage": storage}) as instance:
+        storage_name = type(instance.run_storage).__name__
+        assert storage_name == "PostgresRunStorage"
+        working = run_check(
+            "instance_storage",
+            lambda: health_timeliness.check_instance_storage(instance.get_runs_count, storage_name),
+        )
+        assert working.ok and working.observed == "0 run(s)"
         with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        broken = run_check(
+            "instance_storage",
+            lambda: health_timeliness.check_instance_storage(instance.get_runs_count, storage_name),
+            secrets=["unused-with-trust-auth"],
+        )
+        assert not broken.ok
+        assert "OperationalError" in broken.detail and name in broken.detail
+        assert "unused-with-trust-auth" not in repr(broken)
 
 
 # --- Freshness ------------------------------------------------------------------------------

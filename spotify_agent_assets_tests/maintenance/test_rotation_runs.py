@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +18,6 @@ from spotify_agent_assets.maintenance.run_rotation import (
     purge_runs_before,
     remove_orphan_compute_logs,
 )
-from spotify_agent_assets_tests.services import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime.now(dt.UTC)
@@ -108,24 +106,6 @@ def test_orphan_compute_logs_older_than_the_cutoff_are_removed(tmp_path: Path) -
         os.utime(old, (stamp, stamp))
         assert remove_orphan_compute_logs(instance, CUTOFF) == 1
         assert not old.exists() and fresh.exists()
-
-
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
-    require_service("postgres")
-    import psycopg2
-
-    name = f"dagster_rotation_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')  # name is generated above, not user input
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.mark.postgres
