@@ -191,3 +191,26 @@ def postgres_database() -> Iterator[str]:
     """The name of a fresh database on the local PostgreSQL, dropped after the test."""
     with fresh_postgres_database("dagster_test") as (name, _admin):
         yield name
+
+
+@pytest.fixture
+def postgres_dagster_home(
+    tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """``DAGSTER_HOME`` holding the production ``dagster.yaml``, its ``DAGSTER_PG_*`` variables
+    pointing at a fresh database on the local PostgreSQL (set for the test's duration)."""
+    import shutil
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(TESTS_DIR.parent / "dagster.yaml", home / "dagster.yaml")
+    for key, value in {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": "5432",
+        "DAGSTER_PG_DB": postgres_database,
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return home

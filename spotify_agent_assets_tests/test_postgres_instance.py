@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -14,25 +13,12 @@ pytestmark = pytest.mark.postgres
 
 
 def test_materialization_is_recorded_in_postgres_through_dagster_yaml(
-    tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch, world
+    tmp_path: Path, postgres_database: str, postgres_dagster_home: Path, world
 ) -> None:
     from spotify_agent_assets.defs.resources import build_resources
     from spotify_agent_assets.defs.spotify import assets as spotify_assets
     from spotify_agent_assets.environment import load_settings
     from spotify_agent_assets_tests.conftest import write_roster
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    for key, value in {
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_DB": postgres_database,
-        "DAGSTER_PG_USERNAME": "postgres",
-        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
-    }.items():
-        monkeypatch.setenv(key, value)
 
     settings = load_settings(
         {

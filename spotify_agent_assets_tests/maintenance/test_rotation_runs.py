@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -109,21 +108,7 @@ def test_orphan_compute_logs_older_than_the_cutoff_are_removed(tmp_path: Path) -
 
 
 @pytest.mark.postgres
-def test_run_rotation_on_a_postgres_instance(
-    tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    for key, value in {
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_DB": postgres_database,
-        "DAGSTER_PG_USERNAME": "postgres",
-        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
-    }.items():
-        monkeypatch.setenv(key, value)
+def test_run_rotation_on_a_postgres_instance(postgres_dagster_home: Path) -> None:
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
