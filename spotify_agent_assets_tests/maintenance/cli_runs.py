@@ -40,16 +40,21 @@ def cli_environment(data_dir: Path, home: Path, roster: Path, **extra: str) -> d
     return environ
 
 
-def execute_job(job: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def execute_job(
+    job: str, environ: dict[str, str], *configs: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``dagster job execute -m spotify_agent_assets.definitions -j JOB [-c CONFIG ...]``."""
     dagster = Path(sys.executable).with_name("dagster")
     command = ["job", "execute", "-m", "spotify_agent_assets.definitions", "-j", job]
+    for config in configs:
+        command += ["-c", str(config)]
     return subprocess.run(
         [str(dagster), *command],
         cwd=ROOT,
         env=environ,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 

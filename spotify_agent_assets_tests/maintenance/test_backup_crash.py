@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spotify_agent_assets.environment import PROJECT_ROOT, AgentSettings
+from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.maintenance.backup import (
     backup_store,
     create_backup,
@@ -28,6 +28,7 @@ from spotify_agent_assets_tests.maintenance.backup_data import (
     small_settings,
     write_small_world,
 )
+from spotify_agent_assets_tests.maintenance.cli_runs import execute_job
 
 pytestmark = pytest.mark.slow
 
@@ -121,17 +122,7 @@ def test_jobs_run_from_the_dagster_cli(tmp_path: Path) -> None:
     (tmp_path / "dagster_home").mkdir()
     environ = child_environment(settings, tmp_path, DAGSTER_HOME=str(tmp_path / "dagster_home"))
     for job in ("backup_job", "restore_check_job"):
-        completed = subprocess.run(
-            [
-                *(str(Path(sys.executable).parent / "dagster"), "job", "execute"),
-                *("-m", "spotify_agent_assets.definitions", "-j", job),
-            ],
-            env=environ,
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        completed = execute_job(job, environ)
         output = completed.stdout + completed.stderr
         assert completed.returncode == 0, output[-4000:]
         assert KEY_HEX not in output.lower()

@@ -26,6 +26,7 @@ from spotify_agent_assets.streams.erased_listeners import ledger_path
 from spotify_agent_assets.streams.pseudonymize import load_pseudonym_key
 from spotify_agent_assets_tests.conftest import write_roster
 from spotify_agent_assets_tests.defs.graph_runs import graph_settings
+from spotify_agent_assets_tests.maintenance.cli_runs import execute_job
 from spotify_agent_assets_tests.maintenance.erasure_world import (
     build_world,
     exported_listeners,
@@ -186,16 +187,8 @@ def test_the_job_runs_from_the_cli_with_the_ids_in_a_request_file(
     home = tmp_path / "dagster_home"
     home.mkdir()
     write_roster(tmp_path / "artists.yaml", world)
-    dagster = Path(sys.executable).with_name("dagster")
-    command = ["job", "execute", "-m", "spotify_agent_assets.definitions"]
-    completed = subprocess.run(
-        [str(dagster), *command, "-j", "gdpr_erasure_job", "-c", str(config)],
-        cwd=ROOT,
-        env=_environ(settings, DAGSTER_HOME=str(home)),
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
+    environ = _environ(settings, DAGSTER_HOME=str(home))
+    completed = execute_job("gdpr_erasure_job", environ, config, timeout=400)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-4000:]
     assert raw not in output and key not in output

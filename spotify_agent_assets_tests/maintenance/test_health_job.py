@@ -4,9 +4,6 @@ the CLI as an operator runs it."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +19,13 @@ from spotify_agent_assets.lake.parquet_lake import ParquetLake
 from spotify_agent_assets.lake.warehouse import Warehouse
 from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.conftest import EMULATOR_ID, write_roster
+from spotify_agent_assets_tests.maintenance.cli_runs import cli_environment, execute_job
 from spotify_agent_assets_tests.maintenance.sentry_receiver import (
     PUBLIC_KEY,
     SentryReceiver,
     sentry_receiver,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 WRONG_SECRET = "wrong-spotify-secret-5c1e0b"
 # Checks that pass over the prepared data; the rest fail on purpose (see below).
 PASSING = {
@@ -171,29 +168,8 @@ def test_job_runs_from_the_cli(tmp_path: Path, world: SampleWorld) -> None:
     health_check_job``. With an empty data folder most checks fail, and the command says which."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SPOTIFY_", "SENTRY_", "MLFLOW_", "AWS_", "DAGSTER_"))
-    }
-    environ.update(
-        {
-            "DAGSTER_HOME": str(home),
-            "SPOTIFY_AGENT_ENV": "local",
-            "SPOTIFY_AGENT_DATA_DIR": str(tmp_path / "data"),
-            "SPOTIFY_AGENT_ROSTER": str(write_roster(tmp_path / "artists.yaml", world)),
-        }
-    )
-    dagster = Path(sys.executable).with_name("dagster")
-    command = ["job", "execute", "-m", "spotify_agent_assets.definitions", "-j", "health_check_job"]
-    completed = subprocess.run(
-        [str(dagster), *command],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    roster = write_roster(tmp_path / "artists.yaml", world)
+    completed = execute_job("health_check_job", cli_environment(tmp_path / "data", home, roster))
     output = completed.stdout + completed.stderr
     assert completed.returncode != 0, output[-3000:]
     assert "health check(s) failed" in output, output[-3000:]
