@@ -8,6 +8,13 @@ component plugin (dbt, AWS, ...), which more than doubled the code location's im
 
 import dagster as dg
 
+from spotify_agent_assets.defs.activation import (
+    ACTIVATION_ASSETS,
+    ACTIVATION_CHECKS,
+    ACTIVATION_JOBS,
+    ACTIVATION_SCHEDULES,
+    ACTIVATION_SENSORS,
+)
 from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
@@ -56,6 +63,7 @@ defs = dg.Definitions(
         *AUDIO_ASSETS,
         *ML_ASSETS,
         *SERVING_ASSETS,
+        *ACTIVATION_ASSETS,
     ],
     asset_checks=[
         *spotify_table_checks,
@@ -64,19 +72,29 @@ defs = dg.Definitions(
         *audio_table_checks,
         *ML_TABLE_CHECKS,
         *SERVING_TABLE_CHECKS,
+        *ACTIVATION_CHECKS,
     ],
-    jobs=[spotify_daily_sync, stream_ingestion, audio_analysis, *ML_JOBS, *MAINTENANCE_JOBS],
+    jobs=[
+        spotify_daily_sync,
+        stream_ingestion,
+        audio_analysis,
+        *ML_JOBS,
+        *MAINTENANCE_JOBS,
+        *ACTIVATION_JOBS,
+    ],
     schedules=[
         spotify_daily_sync_schedule,
         hourly_stream_ingestion,
         *ML_SCHEDULES,
         *MAINTENANCE_SCHEDULES,
+        *ACTIVATION_SCHEDULES,
     ],
     sensors=[
         stream_landing_sensor,
         audio_landing_sensor,
         automation_sensor,
         *MAINTENANCE_SENSORS,
+        *ACTIVATION_SENSORS,
     ],
     resources=build_resources(settings),
     executor=step_executor(settings),

@@ -1,0 +1,11 @@
+"""The activation group: what acts on the analytics (curated playlists and their write-back,
+artist alerts). Each module below owns its assets, checks, jobs, schedules and sensors."""
+
+from spotify_agent_assets.defs.activation import alerts, playlists
+
+_MODULES = (alerts, playlists)
+ACTIVATION_ASSETS = [asset for module in _MODULES for asset in module.ASSETS]
+ACTIVATION_CHECKS = [check for module in _MODULES for check in module.CHECKS]
+ACTIVATION_JOBS = [job for module in _MODULES for job in module.JOBS]
+ACTIVATION_SCHEDULES = [schedule for module in _MODULES for schedule in module.SCHEDULES]
+ACTIVATION_SENSORS = [sensor for module in _MODULES for sensor in module.SENSORS]
