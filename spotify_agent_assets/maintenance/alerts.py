@@ -68,6 +68,30 @@ def scrub_event(event: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]
     return scrub(event)
 
 
+def sentry_client(
+    dsn: str, *, secrets: Sequence[str] = (), environment: str = "local", transport: Any = None
+) -> Any:
+    """A private ``sentry_sdk.Client`` whose every event is scrubbed (``scrub_event``) of
+    ``secrets``, the DSN's key, listener ids and pseudonyms; ``transport`` replaces the SDK's
+    background HTTP sender (artist alerts send the envelopes themselves, to learn the answer)."""
+    import sentry_sdk
+
+    # The DSN's public key is a credential of the project: keep it out of every payload.
+    all_secrets = (*secrets, *(value for value in [urlsplit(dsn).username] if value))
+    options: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    return sentry_sdk.Client(
+        dsn,
+        default_integrations=False,
+        auto_enabling_integrations=False,
+        send_client_reports=False,
+        # A stack trace of this function would carry its local variables (the DSN among them).
+        attach_stacktrace=False,
+        environment=environment,
+        before_send=lambda event, _hint: scrub_event(event, all_secrets),
+        **options,
+    )
+
+
 def send_alerts(
     dsn: str | None,
     results: Sequence[CheckResult],
@@ -84,20 +108,7 @@ def send_alerts(
     validate_dsn(dsn)
     if not failed:
         return AlertOutcome(True, (), "no failed check, no alert")
-    import sentry_sdk
-
-    # The DSN's public key is a credential of the project: keep it out of every payload.
-    all_secrets = (*secrets, *(value for value in [urlsplit(dsn).username] if value))
-    client = sentry_sdk.Client(
-        dsn,
-        default_integrations=False,
-        auto_enabling_integrations=False,
-        send_client_reports=False,
-        # A stack trace of this function would carry its local variables (the DSN among them).
-        attach_stacktrace=False,
-        environment=environment,
-        before_send=lambda event, _hint: scrub_event(event, all_secrets),
-    )
+    client = sentry_client(dsn, secrets=secrets, environment=environment)
     event_ids: list[str] = []
     try:
         for result in failed:
