@@ -8,7 +8,10 @@ request URL's scheme, host and the path prefix before `/v1/`, so they work behin
 Behaviour worth knowing:
 - Tokens: `POST .../api/token` issues bearer tokens. A `/v1/` request is accepted only with a
   token this instance issued and has not expired, also when `credentials` is None (then any
-  client id and secret may ask for one).
+  client id and secret may ask for one). `grant_type=refresh_token` with `refresh_token`
+  (default `SAMPLE_REFRESH_TOKEN`) issues one too: the user token write-back uses.
+- The signed-in user's own playlists (`GET /me/playlists`, create, replace and add items) are
+  served by `user_playlists.UserPlaylists`; every other route is read-only (405 otherwise).
 - `fields` on playlist endpoints is applied in full, nested selections included
   (`tracks.items(track(name,id)),snapshot_id`); exclusions (`!`) are refused with 400.
 - `fixed` (a `FixedObjects`) holds objects served verbatim instead of the world's, by id:
@@ -44,6 +47,7 @@ from spotify_agent_assets.sample_world.field_selection import (
 )
 from spotify_agent_assets.sample_world.fixed_objects import FixedObjects
 from spotify_agent_assets.sample_world.shapes import paging_json
+from spotify_agent_assets.sample_world.user_playlists import UserPlaylistError, UserPlaylists
 from spotify_agent_assets.sample_world.world import SampleWorld
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -52,6 +56,8 @@ _ID = re.compile(r"[0-9A-Za-z]{22}")
 _MARKET = re.compile(r"[A-Z]{2}")
 _ALBUM_GROUPS = ("album", "single", "appears_on", "compilation")
 _SEARCH_TYPES = ("album", "artist", "playlist", "track")
+# The user refresh token the sample world accepts (grant_type=refresh_token) for write-back.
+SAMPLE_REFRESH_TOKEN = "sample-world-refresh-token"
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,9 @@ class SampleWorldApi:
         self._tokens: dict[str, bool] = {}  # token -> expired
         self._issued = 0
         self._lock = threading.Lock()
+        self.refresh_token = SAMPLE_REFRESH_TOKEN
+        # The signed-in user's own playlists: the write endpoints (user_playlists.py).
+        self.user_playlists = UserPlaylists(world)
         # Handlers answer Any: a fixed object is served whatever its shape.
         self._routes: dict[tuple[str, ...], Callable[[_Request, str], Any]] = {
             ("artists",): self._several_artists,
@@ -187,12 +196,23 @@ class SampleWorldApi:
             return error_response(401, "No token provided")
         if not self.token_is_valid(token):
             return error_response(401, "The access token expired")
-        if method.upper() != "GET":
-            return error_response(405, "Method not allowed")
         route = [unquote(s) for s in parts.path[marker + 4 :].strip("/").split("/") if s]
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         base_url = f"{parts.scheme}://{parts.netloc}{parts.path[:marker]}/v1/"
         request = _Request(base_url, route, query)
+        try:
+            own = self.user_playlists.handle(
+                method, route, query, body or b"", base_url, self.as_of
+            )
+            if own is not None:
+                status, payload = own
+                return json_response(status, select_fields(payload, _fields(request)))
+        except UserPlaylistError as error:
+            return error_response(error.status, error.message)
+        except _ApiError as error:
+            return error_response(error.status, error.message)
+        if method.upper() != "GET":
+            return error_response(405, "Method not allowed")
         pattern = tuple(route[:1]) + tuple("*" if i == 1 else s for i, s in enumerate(route) if i)
         handler = self._routes.get(pattern)
         if handler is None:
@@ -216,8 +236,12 @@ class SampleWorldApi:
         grant_type = form.get("grant_type")
         if grant_type is None:
             return _oauth_error("unsupported_grant_type", "grant_type parameter is missing")
-        if grant_type != "client_credentials":
-            return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
+        if grant_type not in ("client_credentials", "refresh_token"):
+            return _oauth_error(
+                "unsupported_grant_type", "grant_type must be client_credentials or refresh_token"
+            )
+        if grant_type == "refresh_token" and form.get("refresh_token") != self.refresh_token:
+            return _oauth_error("invalid_grant", "Invalid refresh token")
         if not client[0] or (self.credentials is not None and client != self.credentials):
             return _oauth_error("invalid_client", "Invalid client")
         payload = {
