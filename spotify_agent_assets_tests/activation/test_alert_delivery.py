@@ -1,0 +1,232 @@
+"""artist_alerts and alert_deliveries through Dagster, on the sample world's inputs, delivered
+over real HTTP to local Sentry, PagerDuty and Slack receivers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsResource
+from spotify_agent_assets.defs.activation.alerts import (
+    NOTHING_UNDELIVERED,
+    alert_deliveries,
+    alert_delivery_sensor,
+    artist_alerts,
+)
+from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
+from spotify_agent_assets.defs.lake.resources import LakeResource
+from spotify_agent_assets.sample_world.world import SampleWorld
+from spotify_agent_assets_tests.activation.alert_inputs import planted, spike_artist, write_inputs
+from spotify_agent_assets_tests.activation.alert_receivers import (
+    ROUTING_KEY,
+    SENTRY_KEY,
+    SLACK_TOKEN,
+    Receiver,
+    channel_config,
+    dead_url,
+    three_receivers,
+)
+
+PSEUDONYM = re.compile(rb"\b[0-9a-fA-F]{64}\b")
+
+
+def _lake(tmp_path: Path) -> LakeResource:
+    return LakeResource(lake_root=str(tmp_path / "lake"), warehouse_path=str(tmp_path / "w.duckdb"))
+
+
+def _run(tmp_path: Path, channels: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    lake = _lake(tmp_path)
+    return dg.materialize(
+        [artist_alerts, alert_deliveries],
+        resources={
+            "lake": lake,
+            "io_manager": LakeIOManager(storage=lake),
+            "alert_channels": AlertChannelsResource(**channels),
+        },
+    )
+
+
+def _table(tmp_path: Path, asset: str) -> list[dict[str, Any]]:
+    return _lake(tmp_path).read_table("activation", asset).to_pylist()
+
+
+def _expected_ids(world: SampleWorld) -> set[str]:
+    events = planted(world)
+    breakout, follower_drop = events["breakout"], events["follower_drop"]
+    return {
+        f"breakout:{breakout[0]}:{breakout[1]}",
+        f"follower_drop:{follower_drop[0]}:{follower_drop[1]}",
+        f"streaming_anomaly:{spike_artist(world)}:2026-10-10",
+    }
+
+
+def _check_passed(result: dg.ExecuteInProcessResult) -> bool:
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == NOTHING_UNDELIVERED
+    ]
+    return evaluation.passed
+
+
+def test_each_planted_event_is_alerted_once_per_channel_and_never_again(
+    tmp_path: Path, world: SampleWorld
+) -> None:
+    write_inputs(tmp_path / "lake", world)
+    with three_receivers() as receivers:
+        first = _run(tmp_path, channel_config(receivers))
+        assert first.success and _check_passed(first)
+        alerts = _table(tmp_path, "artist_alerts")
+        # The breakout (its popularity jumps and level shift folded in), the follower drop,
+        # the planted streaming spike; no other artist, and not the taken-down track.
+        assert {a["alert_id"] for a in alerts} == _expected_ids(world)
+        for channel, rx in receivers.items():
+            assert len(rx.accepted()) == 3, channel
+        dedup = sorted(body["dedup_key"] for body in receivers["pagerduty"].json_bodies())
+        assert dedup == sorted(_expected_ids(world))
+        fingerprints = sorted(e["fingerprint"][1] for e in receivers["sentry"].sentry_events())
+        assert fingerprints == dedup
+        deliveries = _table(tmp_path, "alert_deliveries")
+        assert {(d["status"], d["attempts"]) for d in deliveries} == {("delivered", 1)}
+
+        before = {rx_name: len(rx.received) for rx_name, rx in receivers.items()}
+        second = _run(tmp_path, channel_config(receivers))
+        assert second.success
+        assert {n: len(rx.received) for n, rx in receivers.items()} == before
+        assert _table(tmp_path, "artist_alerts") == alerts
+        assert _table(tmp_path, "alert_deliveries") == deliveries
+        _assert_clean_payloads(receivers)
+
+
+def _assert_clean_payloads(receivers: dict[str, Receiver]) -> None:
+    """No secret and nothing like a listener id in any body; PagerDuty's routing key only in
+    the field its protocol requires."""
+    bodies = []
+    for name, rx in receivers.items():
+        for request in rx.received:
+            body = request.body
+            if name == "pagerduty":
+                doc = json.loads(body)
+                assert doc.pop("routing_key") == ROUTING_KEY
+                body = json.dumps(doc).encode()
+            bodies.append(body)
+    assert bodies
+    for body in bodies:
+        for secret in (SENTRY_KEY, ROUTING_KEY, SLACK_TOKEN, "/services/"):
+            assert secret.encode() not in body
+        assert not PSEUDONYM.search(body)
+        assert b"listener" not in body.lower()
+
+
+def test_a_receiver_failing_twice_gets_the_alert_once(tmp_path: Path, world: SampleWorld) -> None:
+    write_inputs(tmp_path / "lake", world)
+    failures = {
+        "pagerduty": [(503, {}), (500, {})],
+        "slack": [(429, {"Retry-After": "0"}), (502, {})],
+    }
+    with three_receivers(**failures) as receivers:
+        assert _run(tmp_path, channel_config(receivers)).success
+        for channel in ("pagerduty", "slack"):
+            rx = receivers[channel]
+            assert len(rx.received) == 5  # 2 refused, then 3 accepted
+            bodies = [r.body for r in rx.accepted()]
+            assert len(bodies) == len(set(bodies)) == 3
+        rows = {(d["alert_id"], d["channel"]): d for d in _table(tmp_path, "alert_deliveries")}
+        assert {d["status"] for d in rows.values()} == {"delivered"}
+        first = min(_expected_ids(world))
+        assert rows[(first, "pagerduty")]["attempts"] == 3
+        assert rows[(first, "slack")]["last_error_class"] is None
+
+
+def test_a_receiver_down_the_whole_run_gets_the_alert_on_the_next_run(
+    tmp_path: Path, world: SampleWorld
+) -> None:
+    write_inputs(tmp_path / "lake", world)
+    with three_receivers() as receivers:
+        down = channel_config(receivers, slack_url=dead_url())
+        result = _run(tmp_path, down)
+        assert result.success and not _check_passed(result)
+        slack_rows = [d for d in _table(tmp_path, "alert_deliveries") if d["channel"] == "slack"]
+        assert {(d["status"], d["attempts"], d["last_error_class"]) for d in slack_rows} == {
+            ("pending", 3, "ConnectionError")
+        }
+        assert len(receivers["pagerduty"].accepted()) == 3
+
+        lake = _lake(tmp_path)
+        with dg.build_sensor_context(
+            resources={"lake": lake, "alert_channels": AlertChannelsResource(**down)}
+        ) as context:
+            request = alert_delivery_sensor(context)
+        assert isinstance(request, dg.RunRequest)
+
+        again = _run(tmp_path, channel_config(receivers))
+        assert again.success and _check_passed(again)
+        assert len(receivers["slack"].accepted()) == 3
+        assert len(receivers["pagerduty"].received) == 3  # nothing sent twice
+        statuses = {d["status"] for d in _table(tmp_path, "alert_deliveries")}
+        assert statuses == {"delivered"}
+        _run(tmp_path, channel_config(receivers))
+        assert len(receivers["slack"].received) == 3
+        with dg.build_sensor_context(
+            resources={"lake": lake, "alert_channels": AlertChannelsResource(**down)}
+        ) as context:
+            assert isinstance(alert_delivery_sensor(context), dg.SkipReason)
+
+
+def test_without_channels_alerts_are_stored_and_marked_channel_off(
+    tmp_path: Path, world: SampleWorld
+) -> None:
+    write_inputs(tmp_path / "lake", world)
+    result = _run(tmp_path, {})
+    assert result.success
+    (materialization,) = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("alert_deliveries")
+    ]
+    channels = materialization.materialization.metadata["channels"].value
+    assert channels == {
+        "sentry": "off: SENTRY_DSN is not set",
+        "pagerduty": "off: PAGERDUTY_ROUTING_KEY is not set",
+        "slack": "off: SLACK_WEBHOOK_URL is not set",
+    }
+    deliveries = _table(tmp_path, "alert_deliveries")
+    assert len(deliveries) == 9 and {d["status"] for d in deliveries} == {"channel_off"}
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field"),
+    [
+        (
+            "follower_drop: {min_drop_pct: five, min_followers_lost: 100}",
+            "follower_drop.min_drop_pct",
+        ),
+        (
+            "streaming_anomaly: {levels: [planet], kinds: [spike], max_q_value: 0.01}",
+            "streaming_anomaly.levels",
+        ),
+    ],
+)
+def test_bad_rules_fail_the_run_naming_the_field(
+    tmp_path: Path, world: SampleWorld, yaml_text: str, field: str
+) -> None:
+    import yaml
+
+    good = yaml.safe_load(Path("config/alerts.yaml").read_text())
+    good.update(yaml.safe_load(yaml_text))
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(yaml.safe_dump(good))
+    write_inputs(tmp_path / "lake", world)
+    lake = _lake(tmp_path)
+    with pytest.raises(dg.Failure, match=re.escape(field)):
+        dg.materialize(
+            [artist_alerts],
+            resources={
+                "lake": lake,
+                "io_manager": LakeIOManager(storage=lake),
+                "alert_channels": AlertChannelsResource(rules_path=str(rules)),
+            },
+        )
