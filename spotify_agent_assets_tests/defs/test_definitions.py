@@ -78,7 +78,10 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "track_embedding_index",
         "similar_tracks",
     }
-    assert keys == set(CONTRACTS) | streams | ANALYTICS_TABLES | set(AUDIO_CONTRACTS) | ml
+    activation = {"artist_alerts", "alert_deliveries", "curated_playlists", "playlist_write_plan"}
+    assert keys == (
+        set(CONTRACTS) | streams | ANALYTICS_TABLES | set(AUDIO_CONTRACTS) | ml | activation
+    )
     parents = {
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
         for k in graph.get_all_asset_keys()
@@ -115,6 +118,13 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "spotify_artists",
     }
     assert parents["similar_tracks"] == {"track_embedding_index"}
+    # Alerts read the snapshots, trends and incidents; the outbox sends the alerts.
+    assert parents["artist_alerts"] == {
+        "artist_snapshots",
+        "artist_trends",
+        "streaming_anomalies",
+    }
+    assert parents["alert_deliveries"] == {"artist_alerts"}
 
 
 def test_sensors_and_schedules_are_on_by_default() -> None:
