@@ -74,9 +74,17 @@ class ChannelSettings:
         return {c: f"off: {variables[c]} is not set" for c, on in self.enabled().items() if not on}
 
     def secrets(self) -> list[str]:
-        return [
-            s for s in (self.sentry_dsn, self.pagerduty_routing_key, self.slack_webhook_url) if s
-        ]
+        """Every secret value and its telling parts: the DSN's key, the webhook URL's path
+        and its last segment (the token), which text may quote without the rest."""
+        from urllib.parse import urlsplit
+
+        values = [self.sentry_dsn, self.pagerduty_routing_key, self.slack_webhook_url]
+        if self.sentry_dsn:
+            values.append(urlsplit(self.sentry_dsn).username)
+        if self.slack_webhook_url:
+            path = urlsplit(self.slack_webhook_url).path
+            values += [path, path.rstrip("/").rsplit("/", 1)[-1]]
+        return [value for value in values if value and len(value) >= 8]
 
 
 @dataclass(frozen=True)
@@ -181,8 +189,20 @@ def _sentry_request(
                 "logger": "artist_alerts",
                 # One Sentry issue per alert, however often it is sent.
                 "fingerprint": ["artist_alert", event["alert_id"]],
-                "tags": {"rule": event["rule"], "artist_id": event["artist_id"]},
-                "extra": dict(event),
+                "tags": {k: event[k] for k in ("alert_id", "rule", "severity", "artist_id")},
+                # The SDK trims a mapping past 10 keys: the rest of the alert, in 7.
+                "extra": {
+                    k: event[k]
+                    for k in (
+                        "artist_name",
+                        "cause_day",
+                        "metric",
+                        "value",
+                        "baseline",
+                        "threshold",
+                        "signals",
+                    )
+                },
             }
         )
     finally:

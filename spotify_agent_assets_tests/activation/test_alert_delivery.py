@@ -230,3 +230,43 @@ def test_bad_rules_fail_the_run_naming_the_field(
                 "alert_channels": AlertChannelsResource(rules_path=str(rules)),
             },
         )
+
+
+def test_every_channel_scrubs_secrets_and_listener_data_from_what_it_sends() -> None:
+    """An alert whose text carries a secret, a pseudonym and a listener field (as a bad input
+    might) leaves without them on every channel."""
+    from spotify_agent_assets.activation.alert_channels import ChannelSettings, build_request
+
+    settings = ChannelSettings(
+        sentry_dsn=f"http://{SENTRY_KEY}@127.0.0.1:9/42",
+        pagerduty_routing_key=ROUTING_KEY,
+        pagerduty_events_url="http://127.0.0.1:9/v2/enqueue",
+        slack_webhook_url=f"http://127.0.0.1:9/services/T0/B0/{SLACK_TOKEN}",
+    )
+    pseudonym = "ab" * 32
+    alert = {
+        "alert_id": "follower_drop:a1:2026-10-25",
+        "rule": "follower_drop",
+        "severity": "error",
+        "artist_id": "a1",
+        "artist_name": "A",
+        "cause_day": "2026-10-25",
+        "summary": f'lost {SLACK_TOKEN} {pseudonym} "listener_id": "alice@example.com"',
+        "metric": "followers",
+        "value": 1.0,
+        "baseline": 2.0,
+        "threshold": 5.0,
+        "signals": ["follower_drop@2026-10-25"],
+    }
+    for channel in ("sentry", "pagerduty", "slack"):
+        request = build_request(channel, alert, settings)
+        body = request.body
+        if channel == "pagerduty":
+            doc = json.loads(body)
+            assert doc.pop("routing_key") == ROUTING_KEY and doc["dedup_key"] == alert["alert_id"]
+            body = json.dumps(doc).encode()
+        for leaked in (SENTRY_KEY, ROUTING_KEY, SLACK_TOKEN, pseudonym, "alice@example.com"):
+            assert leaked.encode() not in body, (channel, leaked)
+        if channel == "sentry":
+            assert request.url == "http://127.0.0.1:9/api/42/envelope/"
+            assert f"sentry_key={SENTRY_KEY}" in request.headers["X-Sentry-Auth"]

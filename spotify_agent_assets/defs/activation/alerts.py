@@ -242,7 +242,7 @@ def alert_delivery_sensor(
     return dg.RunRequest(run_key=f"pending-{digest}-{quarter}", tags={"pending": str(len(pending))})
 
 
-ASSETS: list = [artist_alerts, alert_deliveries]
+ASSETS: list = dg.with_source_code_references([artist_alerts, alert_deliveries])
 CHECKS: list = [
     build_table_checks(ACTIVATION_GROUP, contract) for contract in (ARTIST_ALERTS, ALERT_DELIVERIES)
 ]
