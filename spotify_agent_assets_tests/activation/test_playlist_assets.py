@@ -153,3 +153,66 @@ def test_sample_world_dry_run_plans_creation_and_refuses_to_write(
     assert not result.success
     failure = result.failure_data_for_node("playlist_write_plan")
     assert failure is not None and "SPOTIFY_REFRESH_TOKEN" in str(failure.error.message)
+
+
+SENTINEL = "SENTINEL-REFRESH-TOKEN-51c2"
+
+
+def test_refresh_token_never_leaves_the_environment(
+    tmp_path: Path,
+    world: SampleWorld,
+    emulator: SpotifyEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bound as dg.EnvVar: in no event, metadata, run config, log line or error, whether
+    Spotify accepts the token or refuses it."""
+    import logging
+
+    from dagster._serdes import serialize_value
+
+    from spotify_agent_assets.environment import load_settings
+
+    caplog.set_level(logging.DEBUG)
+    specs = write_specs(tmp_path / "playlists.yaml", _specs(world))
+    for name, value in {
+        "SPOTIFY_AGENT_DATA_DIR": str(tmp_path / "data"),
+        "SPOTIFY_AGENT_PLAYLISTS": str(specs),
+        "SPOTIFY_CLIENT_ID": EMULATOR_ID,
+        "SPOTIFY_CLIENT_SECRET": EMULATOR_SECRET,
+        "SPOTIFY_REFRESH_TOKEN": SENTINEL,
+        "SPOTIFY_API_BASE_URL": emulator.api_base_url,
+        "SPOTIFY_ACCOUNTS_URL": emulator.accounts_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    write_upstream(ParquetLake(settings.lake_root), upstream_rows(world))
+    emulator.api.refresh_token = SENTINEL
+    instance = dg.DagsterInstance.ephemeral()
+    resources = build_resources(settings)
+    config = {"ops": {"playlist_write_plan": {"config": {"write": True}}}}
+    ok = dg.materialize(
+        [*ASSETS, *CHECKS], resources=resources, instance=instance, run_config=config
+    )
+    assert ok.success and emulator.api.user_playlists.writes > 0
+    emulator.api.refresh_token = "another-token"
+    emulator.expire_tokens()
+    failed = dg.materialize(
+        [*ASSETS, *CHECKS], resources=resources, instance=instance, run_config=config,
+        raise_on_error=False,
+    )  # fmt: skip
+    assert not failed.success
+    errors = [
+        e.step_failure_data.error.to_string()
+        for e in failed.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    assert errors and any("refresh token" in e for e in errors)
+    records = []
+    for run in instance.get_runs():
+        records.append(serialize_value(run))
+        records.extend(serialize_value(e) for e in instance.all_logs(run.run_id))
+    assert SENTINEL not in "\n".join(records)
+    assert SENTINEL not in "\n".join(errors)
+    assert caplog.records
+    assert SENTINEL not in "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
