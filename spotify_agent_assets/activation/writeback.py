@@ -175,6 +175,7 @@ def plan_playlist(
     if (
         known is not None
         and snapshot
+        and known.spotify_playlist_id == playlist_id
         and known.snapshot == snapshot
         and known.target_digest == target.digest
     ):
