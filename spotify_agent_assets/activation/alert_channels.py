@@ -73,6 +73,21 @@ class ChannelSettings:
         }
         return {c: f"off: {variables[c]} is not set" for c, on in self.enabled().items() if not on}
 
+    def validate(self) -> None:
+        """Each configured channel's setting has the expected form; the error names the
+        variable, never its value."""
+        if self.sentry_dsn:
+            validate_dsn(self.sentry_dsn)
+        for variable, url in (
+            (
+                "PAGERDUTY_EVENTS_URL",
+                self.pagerduty_events_url if self.pagerduty_routing_key else "",
+            ),
+            ("SLACK_WEBHOOK_URL", self.slack_webhook_url or ""),
+        ):
+            if url and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{variable} is not an http(s) URL; expected https://host/path")
+
     def secrets(self) -> list[str]:
         """Every secret value and its telling parts: the DSN's key, the webhook URL's path
         and its last segment (the token), which text may quote without the rest."""

@@ -64,15 +64,18 @@ def send_pending(
     *,
     send: Callable[[HttpRequest, DeliveryPolicy], DeliveryResult] = deliver,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    checkpoint: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Rows after one try at every pending delivery of a configured channel, and counts of
-    what this run did (``sent``, ``still_pending``, ``failed_permanently``, ``channel_now_off``)."""
+    what this run did (``sent``, ``still_pending``, ``failed_permanently``, ``channel_now_off``).
+
+    ``checkpoint`` gets every row after each delivered one, so a run killed mid-way has
+    stored what it sent and the next run does not send it again."""
     by_id = {alert["alert_id"]: alert for alert in alerts}
     enabled = settings.enabled()
     done: Counter[str] = Counter()
-    updated = []
-    for row in sorted(rows, key=lambda r: (r["alert_id"], r["channel"])):
-        row = dict(row)
+    updated = [dict(row) for row in sorted(rows, key=lambda r: (r["alert_id"], r["channel"]))]
+    for row in updated:
         if row["status"] == PENDING:
             alert = by_id.get(row["alert_id"])
             if alert is None:
@@ -91,9 +94,10 @@ def send_pending(
                 if result.status == DELIVERED:
                     row["delivered_at"] = clock()
                     done["sent"] += 1
+                    if checkpoint is not None:
+                        checkpoint(updated)
                 elif result.status == FAILED:
                     done["failed_permanently"] += 1
                 else:
                     done["still_pending"] += 1
-        updated.append(row)
     return updated, done

@@ -270,3 +270,73 @@ def test_every_channel_scrubs_secrets_and_listener_data_from_what_it_sends() -> 
         if channel == "sentry":
             assert request.url == "http://127.0.0.1:9/api/42/envelope/"
             assert f"sentry_key={SENTRY_KEY}" in request.headers["X-Sentry-Auth"]
+
+
+def test_a_run_killed_mid_way_has_stored_what_it_sent() -> None:
+    """Each delivery is stored as it succeeds: the next run sends only what was left."""
+    import datetime as dt
+
+    from spotify_agent_assets.activation.alert_channels import (
+        ChannelSettings,
+        DeliveryPolicy,
+        DeliveryResult,
+    )
+    from spotify_agent_assets.activation.alert_outbox import queue_alerts, send_pending
+
+    settings = ChannelSettings(slack_webhook_url="http://127.0.0.1:9/services/T0/B0/tokentoken")
+    alerts = [
+        {
+            "alert_id": f"follower_drop:a{i}:2026-10-25",
+            "rule": "follower_drop",
+            "severity": "error",
+            "artist_id": f"a{i}",
+            "artist_name": f"A{i}",
+            "cause_day": "2026-10-25",
+            "summary": "lost followers",
+            "metric": "followers",
+            "value": 1.0,
+            "baseline": 2.0,
+            "threshold": 5.0,
+            "signals": [],
+        }
+        for i in range(3)
+    ]
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    rows = queue_alerts(alerts, [], settings.enabled(), now)
+    sent: list[bytes] = []
+    stored: list[list[dict[str, Any]]] = []
+
+    def dies_on_the_second(request: Any, _policy: DeliveryPolicy) -> DeliveryResult:
+        if len(sent) == 1:
+            raise KeyboardInterrupt  # the run is killed
+        sent.append(request.body)
+        return DeliveryResult("delivered", 1, None)
+
+    with pytest.raises(KeyboardInterrupt):
+        send_pending(
+            rows,
+            alerts,
+            settings,
+            DeliveryPolicy(),
+            send=dies_on_the_second,
+            checkpoint=lambda current: stored.append([dict(r) for r in current]),
+        )
+    assert len(sent) == 1 and len(stored) == 1
+
+    def delivers(request: Any, _policy: DeliveryPolicy) -> DeliveryResult:
+        sent.append(request.body)
+        return DeliveryResult("delivered", 1, None)
+
+    final, done = send_pending(stored[-1], alerts, settings, DeliveryPolicy(), send=delivers)
+    assert done["sent"] == 2 and len(sent) == len(set(sent)) == 3
+    assert {r["status"] for r in final if r["channel"] == "slack"} == {"delivered"}
+
+
+def test_a_malformed_channel_setting_fails_naming_the_variable(
+    tmp_path: Path, world: SampleWorld
+) -> None:
+    write_inputs(tmp_path / "lake", world)
+    with pytest.raises(dg.Failure, match="SLACK_WEBHOOK_URL is not an http"):
+        _run(tmp_path, {"slack_webhook_url": "hooks.example/services/x"})
+    with pytest.raises(dg.Failure, match="SENTRY_DSN is not a Sentry DSN"):
+        _run(tmp_path, {"sentry_dsn": "not-a-dsn"})

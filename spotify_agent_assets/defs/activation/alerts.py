@@ -133,6 +133,11 @@ def artist_alerts(
     group_name=ACTIVATION_GROUP,
     kinds=ALERT_KINDS,
     automation_condition=dg.AutomationCondition.eager(),
+    # For the lake (object storage) only: deliveries retry within the step and are stored as
+    # they succeed, so a retried step sends nothing twice; bad configuration is not retried.
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
     metadata=contract_metadata(ALERT_DELIVERIES),
     check_specs=[
         dg.AssetCheckSpec(
@@ -164,11 +169,25 @@ def alert_deliveries(
     )
     from spotify_agent_assets.lake.table_contract import to_arrow
 
-    settings = alert_channels.channel_settings()
+    try:
+        settings = alert_channels.channel_settings()
+        settings.validate()
+    except ValueError as error:
+        raise dg.Failure(str(error), allow_retries=False) from None
     alerts = artist_alerts.to_pylist()
     stored = lake.previous_rows(ACTIVATION_GROUP, ALERT_DELIVERIES.name)
     rows = queue_alerts(alerts, stored, settings.enabled(), dt.datetime.now(dt.UTC))
-    rows, done = send_pending(rows, alerts, settings, alert_channels.policy())
+    parquet_lake = lake.lake()
+
+    def checkpoint(current: list[dict[str, Any]]) -> None:
+        # What was sent is stored at once (an atomic write), not only when the step ends.
+        parquet_lake.write(
+            to_arrow(ALERT_DELIVERIES, current), ACTIVATION_GROUP, "alert_deliveries"
+        )
+
+    rows, done = send_pending(
+        rows, alerts, settings, alert_channels.policy(), checkpoint=checkpoint
+    )
     table = to_arrow(ALERT_DELIVERIES, rows)
     status = Counter((row["channel"], row["status"]) for row in rows)
     enabled = settings.enabled()
