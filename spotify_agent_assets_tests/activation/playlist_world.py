@@ -12,13 +12,8 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from spotify_agent_assets.activation.curation import (
-    AudioFeatures,
-    CatalogueTrack,
-    CurationInputs,
-    index_recommendations,
-    index_similar,
-)
+from spotify_agent_assets.activation.curation import CurationInputs
+from spotify_agent_assets.activation.curation_tables import inputs_from_rows
 from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.sample_world.world import SampleWorld
 
@@ -83,24 +78,7 @@ def upstream_rows(world: SampleWorld, seed: int = 3) -> dict[tuple[str, str], li
 
 
 def curation_inputs(rows: dict[tuple[str, str], list[dict[str, Any]]]) -> CurationInputs:
-    return CurationInputs(
-        tracks={
-            r["track_id"]: CatalogueTrack(
-                r["track_id"], r["name"], tuple(r["artist_ids"]), r["explicit"], r["duration_ms"]
-            )
-            for r in rows[("spotify", "spotify_tracks")]
-        },
-        artist_names={r["artist_id"]: r["name"] for r in rows[("spotify", "spotify_artists")]},
-        features={
-            r["track_id"]: AudioFeatures(
-                r["tempo_bpm"], r["key"], r["mode"], r["energy"], r["valence"], r["danceability"]
-            )
-            for r in rows[("audio", "audio_features")]
-            if r["status"] == "ok"
-        },
-        similar=index_similar(rows[("ml", "similar_tracks")]),
-        recommendations=index_recommendations(rows[("ml", "user_recommendations")]),
-    )
+    return inputs_from_rows(rows)
 
 
 def write_upstream(lake: ParquetLake, rows: dict[tuple[str, str], list[dict[str, Any]]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from spotify_agent_assets.activation.curation_tables import CURATION_COLUMNS, inputs_from_rows
 from spotify_agent_assets.activation.playlist_tables import (
     ACTIVATION_GROUP,
     CURATED_PLAYLISTS,
@@ -29,22 +30,6 @@ from spotify_agent_assets.defs.table_metadata import api_metadata, contract_meta
 from spotify_agent_assets.spotify.retry import TRANSPORT_ERRORS
 
 OWNERS = ["team:activation"]
-INPUTS = {
-    ("spotify", "spotify_artists"): ("artist_id", "name"),
-    ("spotify", "spotify_tracks"): ("track_id", "name", "artist_ids", "explicit", "duration_ms"),
-    ("audio", "audio_features"): (
-        "track_id",
-        "status",
-        "tempo_bpm",
-        "key",
-        "mode",
-        "energy",
-        "valence",
-        "danceability",
-    ),
-    ("ml", "user_recommendations"): ("listener_key", "track_id", "because_track_id"),
-    ("ml", "similar_tracks"): ("track_id", "rank", "similar_track_id", "score"),
-}
 # Whole-step retries of the write-back: Spotify down for minutes, or a write whose outcome is
 # unknown (the step plans again from what the playlist holds, so a retry is idempotent).
 WRITEBACK_RETRY = dg.RetryPolicy(
@@ -55,7 +40,7 @@ WRITEBACK_RETRY = dg.RetryPolicy(
 def _read_inputs(lake: LakeResource) -> dict[tuple[str, str], list[dict[str, Any]]]:
     parquet_lake = lake.lake()
     tables = {}
-    for (group, name), columns in INPUTS.items():
+    for (group, name), columns in CURATION_COLUMNS.items():
         if not parquet_lake.exists(group, name):
             raise dg.Failure(
                 f"curated_playlists reads {group}.{name}, which is not stored: materialize it "
@@ -64,44 +49,6 @@ def _read_inputs(lake: LakeResource) -> dict[tuple[str, str], list[dict[str, Any
             )
         tables[(group, name)] = parquet_lake.read(group, name).select(list(columns)).to_pylist()
     return tables
-
-
-def _curation_inputs(tables: dict[tuple[str, str], list[dict[str, Any]]]) -> Any:
-    from spotify_agent_assets.activation.curation import (
-        AudioFeatures,
-        CatalogueTrack,
-        CurationInputs,
-        index_recommendations,
-        index_similar,
-    )
-
-    tracks = {
-        r["track_id"]: CatalogueTrack(
-            r["track_id"],
-            r["name"] or "",
-            tuple(r["artist_ids"] or ()),
-            r["explicit"],
-            r["duration_ms"],
-        )
-        for r in tables[("spotify", "spotify_tracks")]
-    }
-    features = {
-        r["track_id"]: AudioFeatures(
-            r["tempo_bpm"], r["key"], r["mode"], r["energy"], r["valence"], r["danceability"]
-        )
-        for r in tables[("audio", "audio_features")]
-        if r["status"] == "ok"
-    }
-    return CurationInputs(
-        tracks=tracks,
-        artist_names={
-            r["artist_id"]: r["name"] or r["artist_id"]
-            for r in tables[("spotify", "spotify_artists")]
-        },
-        features=features,
-        similar=index_similar(tables[("ml", "similar_tracks")]),
-        recommendations=index_recommendations(tables[("ml", "user_recommendations")]),
-    )
 
 
 @dg.asset(
@@ -136,8 +83,7 @@ def curated_playlists(
 
     try:
         specs = playlist_specs.load()
-        tables = _read_inputs(lake)
-        inputs = _curation_inputs(tables)
+        inputs = inputs_from_rows(_read_inputs(lake))
         check_seeds(specs, inputs.artist_names, inputs.tracks, playlist_specs.path)
     except PlaylistSpecError as error:
         raise dg.Failure(str(error), allow_retries=False) from None
