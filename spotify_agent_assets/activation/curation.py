@@ -248,3 +248,29 @@ def index_recommendations(
             (str(row["track_id"]), None if because is None else str(because))
         )
     return dict(grouped)
+
+
+def spec_findings(spec: PlaylistSpec, playlist: list[CuratedTrack]) -> tuple[list[str], list[str]]:
+    """Checks a curated playlist against its spec, independently of how it was selected:
+    (broken rules, shortfalls). A broken rule (a track without a reason, an explicit track
+    where none may be, an artist over the cap, a track twice) is a bug; a shortfall (fewer
+    tracks or minutes than asked, because too few candidates pass the filters) is a warning."""
+    broken, short = [], []
+    ids = [item.track.track_id for item in playlist]
+    if len(set(ids)) != len(ids):
+        broken.append(f"{spec.name}: a track appears twice")
+    if any(not item.candidate.reason for item in playlist):
+        broken.append(f"{spec.name}: a track has no reason")
+    if not spec.explicit and any(item.track.explicit is not False for item in playlist):
+        broken.append(f"{spec.name}: explicit (or unrated) tracks although explicit: false")
+    per_artist = defaultdict(int)
+    for item in playlist:
+        per_artist[item.track.primary_artist_id] += 1
+    if per_artist and max(per_artist.values()) > spec.max_per_artist:
+        broken.append(f"{spec.name}: an artist has more than {spec.max_per_artist} tracks")
+    if spec.length is not None and len(playlist) < spec.length:
+        short.append(f"{spec.name}: {len(playlist)} of {spec.length} tracks")
+    minutes = sum(item.track.duration_ms or 0 for item in playlist) / 60_000
+    if spec.duration_minutes is not None and minutes < spec.duration_minutes:
+        short.append(f"{spec.name}: {minutes:.1f} of {spec.duration_minutes:g} minutes")
+    return broken, short

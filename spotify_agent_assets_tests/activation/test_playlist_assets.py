@@ -82,7 +82,7 @@ def test_dry_run_then_write_twice(
     user = _emulator_user(emulator)
     store = emulator.api.user_playlists
     with dg.instance_for_test() as instance:
-        _run(settings, specs, user, instance)
+        checks = _run(settings, specs, user, instance).get_asset_check_evaluations()
         curated = lake.read("activation", "curated_playlists").to_pylist()
         dry = lake.read("activation", "playlist_write_plan").to_pylist()
         assert store.writes == 0
@@ -93,6 +93,8 @@ def test_dry_run_then_write_twice(
         again = lake.read("activation", "playlist_write_plan").to_pylist()
         assert lake.read("activation", "curated_playlists").to_pylist() == curated
 
+    spec_check = [c for c in checks if c.check_name == "playlists_follow_their_specs"]
+    assert len(spec_check) == 1 and spec_check[0].passed
     big = [r for r in curated if r["playlist_key"] == "big-mix"]
     assert [r["position"] for r in big] == list(range(1, 131))
     assert all(r["reason"] for r in curated)

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from spotify_agent_assets.activation.curation import CurationInputs, curate, seed_track_ids
+from spotify_agent_assets.activation.curation import (
+    CurationInputs,
+    curate,
+    seed_track_ids,
+    spec_findings,
+)
 from spotify_agent_assets.activation.harmonic_order import (
     TrackSound,
     camelot,
@@ -150,3 +155,20 @@ def test_same_inputs_same_playlist_in_any_row_order(
     assert [(i.track.track_id, i.candidate.reason) for i in again] == [
         (i.track.track_id, i.candidate.reason) for i in first
     ]
+
+
+def test_spec_findings_flag_shortfalls_and_broken_rules(
+    world: SampleWorld, inputs: CurationInputs
+) -> None:
+    spec = _spec(world, explicit=False, max_per_artist=1, length=20)
+    playlist, _ = curate(spec, inputs)
+    assert spec_findings(spec, playlist) == ([], [])
+    greedy = _spec(world, explicit=False, max_per_artist=1, length=5000)
+    found, _ = curate(greedy, inputs)
+    broken, short = spec_findings(greedy, found)
+    assert not broken and short == [f"Test: {len(found)} of 5000 tracks"]
+    # The same tracks judged by a stricter spec: the check sees what selection did not do.
+    stricter = _spec(world, explicit=False, max_per_artist=1, length=20)
+    doubled = [*playlist, playlist[0]]
+    broken, _ = spec_findings(stricter, doubled)
+    assert any("twice" in b for b in broken) and any("more than 1" in b for b in broken)

@@ -30,6 +30,7 @@ from spotify_agent_assets.defs.table_metadata import api_metadata, contract_meta
 from spotify_agent_assets.spotify.retry import TRANSPORT_ERRORS
 
 OWNERS = ["team:activation"]
+SPEC_CHECK = "playlists_follow_their_specs"
 # Whole-step retries of the write-back: Spotify down for minutes, or a write whose outcome is
 # unknown (the step plans again from what the playlist holds, so a retry is idempotent).
 WRITEBACK_RETRY = dg.RetryPolicy(
@@ -64,19 +65,28 @@ def _read_inputs(lake: LakeResource) -> dict[tuple[str, str], list[dict[str, Any
     ],
     automation_condition=dg.AutomationCondition.eager(),
     metadata=contract_metadata(CURATED_PLAYLISTS),
+    check_specs=[
+        dg.AssetCheckSpec(
+            SPEC_CHECK,
+            asset="curated_playlists",
+            description="Every playlist holds its spec's rules (a reason per track, explicit "
+            "filter, per-artist cap, no repeats; ERROR) and reaches its length or duration "
+            "(WARN when too few candidates pass the filters).",
+        )
+    ],
 )
 def curated_playlists(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
     playlist_specs: PlaylistSpecsResource,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Playlists curated from the specs in ``config/playlists.yaml``: candidates from the seeds,
     ``ml.similar_tracks`` and the segment's ``ml.user_recommendations``, fitted to the mood's
     audio targets, filtered (explicit, per-artist cap, length or duration) and ordered so key
     (Camelot wheel), tempo and energy move smoothly; a reason for every track. The same specs
     and tables give the same playlists.
     """
-    from spotify_agent_assets.activation.curation import curate
+    from spotify_agent_assets.activation.curation import curate, spec_findings
     from spotify_agent_assets.activation.harmonic_order import camelot
     from spotify_agent_assets.activation.playlist_spec import PlaylistSpecError, check_seeds
     from spotify_agent_assets.lake.table_contract import to_arrow
@@ -88,7 +98,7 @@ def curated_playlists(
     except PlaylistSpecError as error:
         raise dg.Failure(str(error), allow_retries=False) from None
 
-    rows, summary = [], []
+    rows, summary, broken, short = [], [], [], []
     for spec in specs:
         playlist, segment_size = curate(spec, inputs)
         if not playlist:
@@ -124,8 +134,11 @@ def curated_playlists(
                 }
             )
         summary.append(_summary(spec, playlist, segment_size))
+        rules, shortfalls = spec_findings(spec, playlist)
+        broken += rules
+        short += shortfalls
     context.log.info(f"{len(specs)} playlists, {len(rows)} tracks")
-    return dg.Output(
+    yield dg.Output(
         to_arrow(CURATED_PLAYLISTS, rows),
         metadata={
             "playlists": dg.MetadataValue.int(len(specs)),
@@ -136,6 +149,15 @@ def curated_playlists(
                     "_no playlists_",
                 )
             ),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=SPEC_CHECK,
+        passed=not broken and not short,
+        severity=dg.AssetCheckSeverity.ERROR if broken else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "broken_rules": dg.MetadataValue.json(broken),
+            "shortfalls": dg.MetadataValue.json(short),
         },
     )
 
