@@ -245,6 +245,7 @@ def deliver(
     session = session or requests.Session()
     rng = rng or random.Random()
     error_class: str | None = None
+    backoffs = 0  # a Retry-After wait is the receiver's, not a step of our backoff
     for attempt in range(1, policy.max_attempts + 1):
         delay: float | None = None
         try:
@@ -270,7 +271,8 @@ def deliver(
         if attempt == policy.max_attempts:
             break
         if delay is None:
-            delay = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
+            delay = min(policy.max_delay_s, policy.base_delay_s * 2**backoffs)
             delay *= 1 + rng.uniform(-0.25, 0.25)
+            backoffs += 1
         sleep(delay)
     return DeliveryResult("pending", policy.max_attempts, error_class)

@@ -340,3 +340,28 @@ def test_a_malformed_channel_setting_fails_naming_the_variable(
         _run(tmp_path, {"slack_webhook_url": "hooks.example/services/x"})
     with pytest.raises(dg.Failure, match="SENTRY_DSN is not a Sentry DSN"):
         _run(tmp_path, {"sentry_dsn": "not-a-dsn"})
+
+
+def test_retry_after_is_respected_and_refusals_are_final() -> None:
+    from spotify_agent_assets.activation.alert_channels import DeliveryPolicy, HttpRequest, deliver
+    from spotify_agent_assets_tests.activation.alert_receivers import receiver
+
+    policy = DeliveryPolicy(max_attempts=3, base_delay_s=0.5, max_retry_after_s=60)
+    sleeps: list[float] = []
+    plan = [(429, {"Retry-After": "2"}), (503, {})]
+    with receiver(202, plan) as rx:
+        request = HttpRequest(f"{rx.url}/v2/enqueue", {}, b"{}")
+        result = deliver(request, policy, sleep=sleeps.append)
+        assert (result.status, result.attempts) == ("delivered", 3)
+        assert sleeps[0] == 2.0 and 0.375 <= sleeps[1] <= 0.625
+    with receiver(202, [(429, {"Retry-After": "120"})]) as rx:
+        result = deliver(HttpRequest(rx.url, {}, b"{}"), policy, sleep=sleeps.append)
+        # Longer than this run waits: left pending for the next run, not slept through.
+        assert (result.status, result.attempts, result.error_class) == (
+            "pending",
+            1,
+            "HttpStatus429",
+        )
+    with receiver(202, [(400, {})]) as rx:
+        result = deliver(HttpRequest(rx.url, {}, b"{}"), policy, sleep=sleeps.append)
+        assert (result.status, len(rx.received)) == ("failed_permanently", 1)
