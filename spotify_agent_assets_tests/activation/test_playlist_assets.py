@@ -157,6 +157,30 @@ def test_sample_world_dry_run_plans_creation_and_refuses_to_write(
     assert failure is not None and "SPOTIFY_REFRESH_TOKEN" in str(failure.error.message)
 
 
+def test_write_back_refuses_tracks_curated_for_an_older_spec(
+    settings: AgentSettings, world: SampleWorld, tmp_path: Path
+) -> None:
+    write_upstream(ParquetLake(settings.lake_root), upstream_rows(world))
+    entries = _specs(world)
+    specs = write_specs(tmp_path / "playlists.yaml", entries)
+    user = SpotifyUserResource(use_sample_world=True)
+    with dg.instance_for_test() as instance:
+        _run(settings, specs, user, instance)
+        write_specs(specs, [entries[0], entries[1] | {"description": "Renamed purpose"}])
+        result = dg.materialize(
+            [*ASSETS, *CHECKS],
+            selection=dg.AssetSelection.assets("playlist_write_plan"),
+            resources=build_resources(settings)
+            | {"playlist_specs": PlaylistSpecsResource(path=str(specs)), "spotify_user": user},
+            instance=instance,
+            raise_on_error=False,
+        )
+    failure = result.failure_data_for_node("playlist_write_plan")
+    assert failure is not None and "'short-calm' as curated from an older spec" in str(
+        failure.error.message
+    )
+
+
 SENTINEL = "SENTINEL-REFRESH-TOKEN-51c2"
 
 

@@ -253,15 +253,20 @@ def playlist_write_plan(
         curated_playlists.to_pylist(), key=lambda r: (r["playlist_key"], r["position"])
     )
     tracks: dict[str, list[str]] = {}
+    digests: dict[str, str] = {}
     for row in ordered:
         tracks.setdefault(row["playlist_key"], []).append(row["track_id"])
+        digests[row["playlist_key"]] = row["spec_digest"]
     targets = []
     for key, track_ids in tracks.items():
         spec = specs.get(key)
-        if spec is None:
+        # Writing tracks curated for another version of the spec would publish a playlist
+        # nobody asked for under the new name or description.
+        if spec is None or spec.digest() != digests[key]:
+            source = "a spec the file no longer has" if spec is None else "an older spec"
             raise dg.Failure(
-                f"curated_playlists holds playlist {key!r}, which {playlist_specs.path} no longer "
-                "has: materialize curated_playlists again",
+                f"curated_playlists holds playlist {key!r} as curated from {source} "
+                f"({playlist_specs.path}): materialize curated_playlists again",
                 allow_retries=False,
             )
         targets.append(
