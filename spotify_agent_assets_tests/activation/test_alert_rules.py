@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spotify_agent_assets.activation.alert_rules import (
+from spotify_agent_assets.activation.alert_config import (
     AlertRules,
     AlertRulesError,
-    detect_signals,
-    follower_drops,
     load_alert_rules,
-    new_alerts,
     parse_alert_rules,
 )
+from spotify_agent_assets.activation.alert_rules import detect_signals, follower_drops, new_alerts
 from spotify_agent_assets.lake.parquet_lake import ParquetLake
 from spotify_agent_assets.sample_world.world import SampleWorld
 from spotify_agent_assets_tests.activation.alert_inputs import days, planted, write_inputs

@@ -11,7 +11,7 @@ from spotify_agent_assets.environment import DEFAULT_ALERT_RULES
 
 if TYPE_CHECKING:
     from spotify_agent_assets.activation.alert_channels import ChannelSettings, DeliveryPolicy
-    from spotify_agent_assets.activation.alert_rules import AlertRules
+    from spotify_agent_assets.activation.alert_config import AlertRules
 
 _PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
@@ -43,7 +43,7 @@ class AlertChannelsResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=10.0, description="Per-request timeout.")
 
     def rules(self) -> AlertRules:
-        from spotify_agent_assets.activation.alert_rules import load_alert_rules
+        from spotify_agent_assets.activation.alert_config import load_alert_rules
 
         return load_alert_rules(self.rules_path)
 

@@ -74,11 +74,8 @@ def artist_alerts(
     an artist incident of ``analytics.streaming_anomalies``; thresholds from the alert rules
     YAML. Signals of one artist within ``merge_days`` are one cause under the most specific
     rule; a cause alerted before raises nothing (the stored rows are kept as they were)."""
-    from spotify_agent_assets.activation.alert_rules import (
-        AlertRulesError,
-        detect_signals,
-        new_alerts,
-    )
+    from spotify_agent_assets.activation.alert_config import AlertRulesError
+    from spotify_agent_assets.activation.alert_rules import detect_signals, new_alerts
     from spotify_agent_assets.lake.table_contract import to_arrow
 
     try:
