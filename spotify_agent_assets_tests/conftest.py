@@ -39,13 +39,17 @@ UNIT_SECONDS = {
     "spotify_agent_assets_tests/defs/test_whole_history.py": 280,
     "spotify_agent_assets_tests/analytics": 168,
     "spotify_agent_assets_tests/defs/test_audio_assets.py": 163,
+    "spotify_agent_assets_tests/maintenance/test_erasure_everywhere.py": 111,
     "spotify_agent_assets_tests/defs/test_late_data.py": 126,
     "spotify_agent_assets_tests/defs/test_spotify_assets.py": 123,
     "spotify_agent_assets_tests/audio/test_tempo_independent.py": 109,
     "spotify_agent_assets_tests/audio/test_content_type.py": 102,
     "spotify_agent_assets_tests/test_cli_sensor_preview.py": 70,
     "spotify_agent_assets_tests/test_cli_materialize.py": 56,
+    "spotify_agent_assets_tests/maintenance/test_retention_job.py": 65,
     "spotify_agent_assets_tests/defs/test_attribution.py": 45,
+    "spotify_agent_assets_tests/maintenance/test_backup_roundtrip.py": 34,
+    "spotify_agent_assets_tests/defs/test_ml_assets.py": 27,
 }
 # Slots of numba's on-disk cache, one per concurrently running pytest process (below).
 NUMBA_CACHE_SLOTS = 64
