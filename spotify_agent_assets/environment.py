@@ -22,6 +22,9 @@ DATA_DIR_VAR = "SPOTIFY_AGENT_DATA_DIR"
 LAKE_URL_VAR = "SPOTIFY_AGENT_LAKE_URL"
 LANDING_URL_VAR = "SPOTIFY_AGENT_LANDING_URL"
 ROSTER_VAR = "SPOTIFY_AGENT_ROSTER"
+# The curated playlist specs (curated_playlists).
+PLAYLISTS_VAR = "SPOTIFY_AGENT_PLAYLISTS"
+DEFAULT_PLAYLISTS = PROJECT_ROOT / "config" / "playlists.yaml"
 HISTORY_START_VAR = "SPOTIFY_AGENT_HISTORY_START"
 # Spotify's public launch: no listening history, artist or export can be older, so every real
 # extended streaming history export fits the daily partitions without any configuration. A
@@ -38,6 +41,9 @@ SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
 # Where backups go (local folder or s3://; default <data>/backups) and the key that seals them.
 BACKUP_URL_VAR = "SPOTIFY_AGENT_BACKUP_URL"
 BACKUP_KEY_VAR = "SPOTIFY_AGENT_BACKUP_KEY"
+# Thresholds of the artist monitoring rules (artist_alerts).
+ALERT_RULES_VAR = "SPOTIFY_AGENT_ALERT_RULES"
+DEFAULT_ALERT_RULES = PROJECT_ROOT / "config" / "alerts.yaml"
 
 
 class AgentEnvironment(StrEnum):
@@ -69,6 +75,10 @@ class AgentSettings:
     """Days of listening events and quarantined records kept (retention_job deletes older)."""
     backup_url: str | None = None
     """Where backups go: a local folder or ``s3://bucket/prefix`` (None: ``<data>/backups``)."""
+    alert_rules_path: Path = DEFAULT_ALERT_RULES
+    """The artist alert rules' thresholds (YAML)."""
+    playlists_path: Path = DEFAULT_PLAYLISTS
+    """The curated playlist specs (YAML)."""
 
     @property
     def backup_destination(self) -> str:
@@ -231,4 +241,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         history_start=history_start(environ),
         event_retention_days=event_retention_days(environ),
         backup_url=backups,
+        alert_rules_path=Path(environ.get(ALERT_RULES_VAR) or DEFAULT_ALERT_RULES).resolve(),
+        playlists_path=Path(environ.get(PLAYLISTS_VAR) or DEFAULT_PLAYLISTS).expanduser().resolve(),
     )

@@ -12,6 +12,11 @@ from typing import Any
 
 import dagster as dg
 
+from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsResource
+from spotify_agent_assets.defs.activation.playlist_resources import (
+    PlaylistSpecsResource,
+    SpotifyUserResource,
+)
 from spotify_agent_assets.defs.alerts import SentryAlertsResource
 from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
@@ -73,7 +78,28 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
             tracking_uri=_env_if_set("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri,
             **_optional(artifact_root=settings.mlflow_artifact_root),
         ),
+        "playlist_specs": PlaylistSpecsResource(path=str(settings.playlists_path)),
+        "spotify_user": SpotifyUserResource(
+            use_sample_world=settings.use_sample_world,
+            **_optional(
+                client_id=_env_if_set("SPOTIFY_CLIENT_ID"),
+                client_secret=_env_if_set("SPOTIFY_CLIENT_SECRET"),
+                refresh_token=_env_if_set("SPOTIFY_REFRESH_TOKEN"),
+                api_base_url=_env_if_set("SPOTIFY_API_BASE_URL"),
+                accounts_url=_env_if_set("SPOTIFY_ACCOUNTS_URL"),
+            ),
+        ),
         "alerts": SentryAlertsResource(
             environment=settings.env.value, **_optional(dsn=_env_if_set("SENTRY_DSN"))
+        ),
+        "alert_channels": AlertChannelsResource(
+            rules_path=str(settings.alert_rules_path),
+            environment=settings.env.value,
+            **_optional(
+                sentry_dsn=_env_if_set("SENTRY_DSN"),
+                pagerduty_routing_key=_env_if_set("PAGERDUTY_ROUTING_KEY"),
+                pagerduty_events_url=_env_if_set("PAGERDUTY_EVENTS_URL"),
+                slack_webhook_url=_env_if_set("SLACK_WEBHOOK_URL"),
+            ),
         ),
     }
