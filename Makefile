@@ -63,6 +63,7 @@ run: setup
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
 	$(DAGSTER) --select 'group:audio'
 	$(DAGSTER) --select 'group:ml'
+	$(DAGSTER) --select 'group:activation'
 	$(MAINTENANCE_JOB) backup_job
 	$(MAINTENANCE_JOB) restore_check_job
 	$(MAINTENANCE_JOB) retention_job
