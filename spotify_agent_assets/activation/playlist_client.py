@@ -23,8 +23,8 @@ from typing import Any
 import requests
 import spotipy
 
-from spotify_agent_assets.spotify.auth import ClientCredentialsAuth, _json_or_none
-from spotify_agent_assets.spotify.client import _install_spotipy_log_scrubber, _spotify_message
+from spotify_agent_assets.spotify.auth import ClientCredentialsAuth, json_or_none
+from spotify_agent_assets.spotify.client import install_spotipy_log_scrubber, spotify_message
 from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyAuthError, SpotifyError
 from spotify_agent_assets.spotify.retry import ClientStats, HttpFailure, RetryLoop, RetrySettings
 
@@ -61,7 +61,7 @@ class RefreshTokenAuth(ClientCredentialsAuth):
             auth=(self.client_id, self._client_secret),
             timeout=self._timeout,
         )
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if response.status_code == 429 or response.status_code >= 500:
             raise HttpFailure(response.status_code, response.headers, self._redact(response.text))
         if response.status_code != 200 or not isinstance(body, dict):
@@ -93,7 +93,7 @@ class SpotifyPlaylistClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        _install_spotipy_log_scrubber()
+        install_spotipy_log_scrubber()
         self._session = session if session is not None else requests.Session()
         self._stats = ClientStats()
         self._loop = RetryLoop(retry, self._stats, sleep=sleep, rng=rng)
@@ -203,7 +203,7 @@ class SpotifyPlaylistClient:
                         "applied, so it is not repeated here (the step re-plans on retry)"
                     ) from None
                 raise HttpFailure(
-                    error.http_status, error.headers, _spotify_message(error)
+                    error.http_status, error.headers, spotify_message(error)
                 ) from None
             except (requests.Timeout, requests.ConnectionError) as error:
                 if applied_on_failure:

@@ -150,7 +150,7 @@ class Warehouse:
         import duckdb
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = _retry_while_locked(
+        connection = retry_while_locked(
             lambda: duckdb.connect(str(self.path), read_only=read_only, config=CONNECTION_CONFIG),
             self.path,
         )
@@ -208,7 +208,7 @@ def _is_lock_conflict(error: Exception) -> bool:
     return "Could not set lock on file" in message or "Conflicting lock is held" in message
 
 
-def _retry_while_locked(open_connection: Callable[[], T], path: Path) -> T:
+def retry_while_locked(open_connection: Callable[[], T], path: Path) -> T:
     import duckdb
 
     deadline = time.monotonic() + LOCK_RETRY_SECONDS

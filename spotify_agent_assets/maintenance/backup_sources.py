@@ -123,8 +123,8 @@ def snapshot_warehouse(settings: AgentSettings, staging: Path) -> Path:
 
     from spotify_agent_assets.lake.warehouse import (
         CONNECTION_CONFIG,
-        _retry_while_locked,
         exclusive_warehouse_lock,
+        retry_while_locked,
     )
 
     copy = staging / "warehouse.duckdb"
@@ -132,7 +132,7 @@ def snapshot_warehouse(settings: AgentSettings, staging: Path) -> Path:
     with exclusive_warehouse_lock(path.with_name(path.name + ".lock")):
         # Our writers queue on the flock; an analyst's open duckdb CLI is waited for as the
         # warehouse's own writers wait for it.
-        connection = _retry_while_locked(
+        connection = retry_while_locked(
             lambda: duckdb.connect(str(path), config=CONNECTION_CONFIG), path
         )
         try:

@@ -131,7 +131,7 @@ class ClientCredentialsAuth:
             auth=(self.client_id, self._client_secret),
             timeout=self._timeout,
         )
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if response.status_code == 429 or response.status_code >= 500:
             raise HttpFailure(response.status_code, response.headers, self._redact(response.text))
         if response.status_code != 200:
@@ -155,7 +155,7 @@ class ClientCredentialsAuth:
         return text.replace(self._client_secret, "<redacted>").replace(basic, "<redacted>")
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -76,7 +76,7 @@ class _SpotipyLogScrubber(logging.Filter):
         return True
 
 
-def _install_spotipy_log_scrubber() -> None:
+def install_spotipy_log_scrubber() -> None:
     spotipy_logger = logging.getLogger("spotipy.client")
     if not any(isinstance(f, _SpotipyLogScrubber) for f in spotipy_logger.filters):
         spotipy_logger.addFilter(_SpotipyLogScrubber())
@@ -98,7 +98,7 @@ class SpotifyCatalogClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        _install_spotipy_log_scrubber()
+        install_spotipy_log_scrubber()
         self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
         self.accounts_url = accounts_url
         self.market = market
@@ -298,7 +298,7 @@ class SpotifyCatalogClient:
                 return request()
             except spotipy.SpotifyException as error:
                 raise HttpFailure(
-                    error.http_status, error.headers, _spotify_message(error)
+                    error.http_status, error.headers, spotify_message(error)
                 ) from None
 
         result = self._loop.run(
@@ -322,7 +322,7 @@ def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
         yield values[start : start + size]
 
 
-def _spotify_message(error: spotipy.SpotifyException) -> str | None:
+def spotify_message(error: spotipy.SpotifyException) -> str | None:
     # spotipy formats msg as "<url>:\n <Spotify's error message>"; keep only Spotify's part.
     message = str(error.msg or "")
     _url, separator, tail = message.partition(":\n ")
