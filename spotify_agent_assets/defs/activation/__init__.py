@@ -1,9 +1,9 @@
 """The activation group: what acts on the analytics (curated playlists and their write-back,
-artist alerts). Each module below owns its assets, checks, jobs, schedules and sensors."""
+artist alerts, social media metrics, generated content). Each module below owns its assets, checks, jobs, schedules and sensors."""
 
-from spotify_agent_assets.defs.activation import alerts, playlists
+from spotify_agent_assets.defs.activation import alerts, content, playlists, social
 
-_MODULES = (alerts, playlists)
+_MODULES = (alerts, playlists, social, content)
 ACTIVATION_ASSETS = [asset for module in _MODULES for asset in module.ASSETS]
 ACTIVATION_CHECKS = [check for module in _MODULES for check in module.CHECKS]
 ACTIVATION_JOBS = [job for module in _MODULES for job in module.JOBS]

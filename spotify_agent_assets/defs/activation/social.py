@@ -1,0 +1,7 @@
+"""(being written)"""
+
+ASSETS: list = []
+CHECKS: list = []
+JOBS: list = []
+SCHEDULES: list = []
+SENSORS: list = []
