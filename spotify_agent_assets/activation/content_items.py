@@ -46,6 +46,7 @@ POST_SOURCES = [
     "analytics.artist_daily_metrics",
 ]
 PLAYLIST_SOURCES = ["activation.curated_playlists"]
+ARTIST_SOUND_SOURCES = ["audio.audio_features", "spotify.spotify_tracks"]
 # A playlist whose tracks have no key: the jingle is in C major, which the row says.
 DEFAULT_KEY = ("C", "major")
 
@@ -113,16 +114,55 @@ def wav_checks(wav: bytes) -> tuple[str, ...]:
     return (WAV_CHECK,) if ok else ()
 
 
+def artist_sounds(
+    tracks: Sequence[Mapping[str, Any]], features: Sequence[Mapping[str, Any]]
+) -> dict[str, JingleSpec]:
+    """Each artist's typical sound from the audio features of the tracks they lead: the most
+    common key and mode (ties: the first pitch class, major first) among tonal tracks, and
+    the median tempo of tracks with a pulse. Artists without both are left out."""
+    import statistics
+    from collections import Counter
+
+    from spotify_agent_assets.activation.content_cover import PITCH_CLASSES
+
+    # The lead artist: the first of the track's artists, as curation's per-artist cap counts.
+    artist_of = {t["track_id"]: t["artist_ids"][0] for t in tracks if t.get("artist_ids")}
+    keys: dict[str, Counter[tuple[str, str]]] = {}
+    tempos: dict[str, list[float]] = {}
+    for row in features:
+        artist = artist_of.get(row["track_id"])
+        if artist is None or row.get("status") != "ok":
+            continue
+        if row.get("key_status") == "ok" and row.get("key") and row.get("mode"):
+            keys.setdefault(artist, Counter())[(row["key"], row["mode"])] += 1
+        if row.get("tempo_status") == "ok" and row.get("tempo_bpm"):
+            tempos.setdefault(artist, []).append(row["tempo_bpm"])
+    sounds = {}
+    for artist in sorted(keys.keys() & tempos.keys()):
+        counts = keys[artist]
+        best = max(counts.values())
+        key, mode = min(
+            (k for k, n in counts.items() if n == best),
+            key=lambda k: (PITCH_CLASSES.index(k[0]), k[1] != "major"),
+        )
+        tempo = min(250.0, max(40.0, statistics.median(tempos[artist])))
+        sounds[artist] = JingleSpec(key, mode, round(tempo, 1))
+    return sounds
+
+
 def build_items(
     reports: Sequence[Mapping[str, Any]],
     trends: Sequence[Mapping[str, Any]],
     metrics: Sequence[Mapping[str, Any]],
     curated: Sequence[Mapping[str, Any]],
     endpoint: TextGenerator | None,
+    sounds: Mapping[str, JingleSpec] | None = None,
 ) -> list[ContentItem]:
-    """Posts for ``reports`` (one week's rows), then each playlist's description, cover and
-    jingle, in a stable order (artist id, playlist key)."""
+    """Posts (and jingles, for artists in ``sounds``) for ``reports`` (one week's rows), then
+    each playlist's description, cover and jingle, in a stable order (artist id, playlist
+    key)."""
     items = []
+    sounds = sounds or {}
     trend_of = {t["artist_id"]: t for t in trends}
     for report in sorted(reports, key=lambda r: r["artist_id"]):
         artist = report["artist_id"]
@@ -138,12 +178,26 @@ def build_items(
                 POST_SOURCES, report["week_end"],
             )
         )  # fmt: skip
+        if artist in sounds:
+            items.append(_artist_jingle(request.subject_name, report, sounds[artist]))
     playlists: dict[str, list[Mapping[str, Any]]] = {}
     for row in sorted(curated, key=lambda r: (r["playlist_key"], r["position"])):
         playlists.setdefault(row["playlist_key"], []).append(row)
     for key, tracks in playlists.items():
         items += _playlist_items(key, tracks, endpoint)
     return items
+
+
+def _artist_jingle(name: str, report: Mapping[str, Any], spec: JingleSpec) -> ContentItem:
+    import json
+
+    wav = jingle_wav(spec)
+    facts = json.dumps({"key": spec.key, "mode": spec.mode, "tempo_bpm": spec.tempo_bpm})
+    details = f"{spec.key} {spec.mode}, {spec.tempo_bpm:.0f} BPM, {spec.seconds:.1f} s"
+    return ContentItem(
+        JINGLE, "artist", report["artist_id"], name, None, None, "jingle.wav", wav,
+        "local", None, wav_checks(wav), facts, ARTIST_SOUND_SOURCES, None, details,
+    )  # fmt: skip
 
 
 def _playlist_items(

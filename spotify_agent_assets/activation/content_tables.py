@@ -25,7 +25,7 @@ GENERATED_CONTENT = TableContract(
         Column("subject_type", S, "artist or playlist", nullable=False),
         Column("subject_id", S, "Spotify artist id or the playlist spec's key", nullable=False),
         Column("subject_name", S, "Artist or playlist name", nullable=False),
-        Column("period", S, "ISO week of an insight post; null for playlist items"),
+        Column("period", S, "ISO week of an insight post; null for other items"),
         Column("text", S, "The text of a text item (null for images and audio)"),
         Column("uri", S, "Where the file is in the lake", nullable=False),
         Column("sha256", S, "SHA-256 of the file's bytes", nullable=False),
@@ -61,8 +61,8 @@ GENERATED_CONTENT = TableContract(
         Column(
             "as_of",
             D,
-            "Last day of the analytics a post reflects; null for playlist items (the curated "
-            "playlists carry no date)",
+            "Last day of the analytics a post reflects; null for other items (jingles and "
+            "playlists are not of a week)",
         ),
     ),
 )

@@ -13,15 +13,19 @@ import logging
 import random
 import re
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pyarrow as pa
 import pytest
 import soundfile
 from PIL import Image
 
+from spotify_agent_assets.activation.content_cover import PITCH_CLASSES
+from spotify_agent_assets.activation.content_jingle import tonic_hz
 from spotify_agent_assets.analytics.tables import ARTIST_TRENDS, WEEKLY_ARTIST_REPORT
 from spotify_agent_assets.defs.activation import content, playlists
 from spotify_agent_assets.defs.activation.playlist_resources import PlaylistSpecsResource
@@ -87,13 +91,17 @@ def _analytics(world: SampleWorld, settings: AgentSettings) -> dict[str, list[di
 
 
 def _world(world: SampleWorld, settings: AgentSettings, tmp_path: Path) -> tuple[Path, dict]:
-    write_upstream(ParquetLake(settings.lake_root), upstream_rows(world))
+    rows = upstream_rows(world)
+    for feature in rows[("audio", "audio_features")]:  # what the audio group stores beside
+        feature["key_status"] = "ok" if feature["key"] else "atonal"
+        feature["tempo_status"] = "ok" if feature["tempo_bpm"] else "no_pulse"
+    write_upstream(ParquetLake(settings.lake_root), rows)
     first, second, third = top_artists(world, 3)
     specs = write_specs(tmp_path / "playlists.yaml", [
         {"name": "Top 40 Mix", "seeds": {"artists": [first, second]}, "mood": "upbeat", "length": 20},
         {"name": "Short Calm", "seeds": {"artists": [third]}, "mood": "calm", "duration_minutes": 20},
     ])  # fmt: skip
-    return specs, _analytics(world, settings)
+    return specs, _analytics(world, settings) | {"rows": rows}
 
 
 def _materialize(settings: AgentSettings, specs: Path, instance: dg.DagsterInstance):
@@ -153,6 +161,25 @@ def _table_values(row: dict[str, Any], inputs: dict, curated: list[dict[str, Any
             statistics.fmean(t["valence"] for t in tracks if t["valence"] is not None)]  # fmt: skip
 
 
+def _typical_key(inputs: dict, artist: str) -> str:
+    tracks = {t["track_id"] for t in inputs["rows"][("spotify", "spotify_tracks")]
+              if t["artist_ids"][0] == artist}  # fmt: skip
+    keys = Counter(
+        (f["key"], f["mode"]) for f in inputs["rows"][("audio", "audio_features")]
+        if f["track_id"] in tracks and f["status"] == "ok" and f["key"]
+    )  # fmt: skip
+    best = max(keys.values())
+    return min((k for k, n in keys.items() if n == best),
+               key=lambda k: (PITCH_CLASSES.index(k[0]), k[1] != "major"))[0]  # fmt: skip
+
+
+def _dominant_pitch_class(wav: bytes) -> str:
+    samples, rate = soundfile.read(io.BytesIO(wav))
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    peak = np.fft.rfftfreq(len(samples), 1 / rate)[np.argmax(spectrum)]
+    return PITCH_CLASSES[(round(12 * np.log2(peak / tonic_hz("C"))) % 12)]
+
+
 def test_content_for_every_artist_and_playlist_with_numbers_from_the_tables(
     settings: AgentSettings, world: SampleWorld, tmp_path: Path
 ) -> None:
@@ -169,7 +196,7 @@ def test_content_for_every_artist_and_playlist_with_numbers_from_the_tables(
     keys = sorted({t["playlist_key"] for t in curated})
     assert keys == ["short-calm", "top-40-mix"]
     assert kinds == sorted(
-        [("insight_post", a) for a in top_artists(world, 3)]
+        [(k, a) for a in top_artists(world, 3) for k in ("insight_post", "jingle")]
         + [(k, p) for p in keys for k in ("cover_art", "jingle", "playlist_description")]
     )
     texts = [r for r in rows if r["text"] is not None]
@@ -189,6 +216,9 @@ def test_content_for_every_artist_and_playlist_with_numbers_from_the_tables(
             assert Image.open(io.BytesIO(data)).size == (640, 640)
         if row["kind"] == "jingle":
             assert 1.0 < soundfile.info(io.BytesIO(data)).duration <= 6.0
+    for artist in top_artists(world, 3):  # each artist's jingle is in their most common key
+        (row,) = [r for r in rows if r["kind"] == "jingle" and r["subject_id"] == artist]
+        assert _dominant_pitch_class(Path(row["uri"]).read_bytes()) == _typical_key(inputs, artist)
     (materialization,) = result.asset_materializations_for_node("generated_content")
     media = materialization.metadata["playlist_media"].value
     assert media.count("](data:image/png;base64,") == 2 and media.count("jingle: `") == 2

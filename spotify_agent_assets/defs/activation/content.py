@@ -4,8 +4,8 @@ playlist descriptions written from the analytics, playlist cover art and jingles
 Texts come from the local templates, or from an OpenAI-compatible endpoint when one is
 configured (``content_generator``); every text passes the guardrails or the local one stands
 in, and the table says which. Files go to ``<lake>/activation/generated_content/files/``
-(``<iso-week>/artists/<artist_id>/post.md``, ``playlists/<key>/description.txt``,
-``cover.png``, ``jingle.wav``), replaced on every run with the same bytes for the same inputs;
+(``<iso-week>/artists/<artist_id>/post.md``, ``artists/<artist_id>/jingle.wav``,
+``playlists/<key>/description.txt``, ``cover.png``, ``jingle.wav``), replaced on every run with the same bytes for the same inputs;
 the table is their index.
 """
 
@@ -32,6 +32,8 @@ OWNERS = ["team:activation"]
 ARTIST_DAILY_METRICS = dg.AssetKey("artist_daily_metrics")
 WEEKLY_ARTIST_REPORT = dg.AssetKey("weekly_artist_report")
 ARTIST_TRENDS = dg.AssetKey("artist_trends")
+AUDIO_FEATURES = dg.AssetKey("audio_features")
+SPOTIFY_TRACKS = dg.AssetKey("spotify_tracks")
 CONTENT_CHECK = "content_complete_and_guarded"
 FILES_DIR = "files"
 SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -44,16 +46,17 @@ METRICS_SQL = """
 """
 
 # eager(), except that days of the daily metrics never written (before the data starts) do not
-# hold the content back: the posts read the reported week only.
+# hold the content back (the posts read the reported week only), nor do missing audio features
+# or tracks (they only give the artists' jingles, which are optional).
 CONTENT_AUTOMATION = (
     dg.AutomationCondition.eager()
     .replace(
         "any_deps_missing",
         dg.AutomationCondition.any_deps_missing().ignore(
-            dg.AssetSelection.assets(ARTIST_DAILY_METRICS)
+            dg.AssetSelection.assets(ARTIST_DAILY_METRICS, AUDIO_FEATURES, SPOTIFY_TRACKS)
         ),
     )
-    .with_label("eager (gaps in daily metrics allowed)")
+    .with_label("eager (daily metric gaps, audio features and tracks allowed)")
 )
 
 
@@ -75,6 +78,15 @@ def _segment(value: str, what: str) -> str:
     if not SEGMENT.match(value):
         raise ValueError(f"{what} {value!r} cannot be a path segment (letters, digits, _ and -)")
     return value
+
+
+def _folder(root: str, item: Any) -> str:
+    """``<iso-week>/artists/<id>`` for a post, ``artists/<id>`` for an artist's jingle,
+    ``playlists/<key>`` for a playlist's items (under the files root)."""
+    if item.subject_type == "playlist":
+        return f"{root}/playlists/{_segment(item.subject_id, 'playlist key')}"
+    week = f"{_segment(item.period, 'week')}/" if item.period else ""
+    return f"{root}/{week}artists/{_segment(item.subject_id, 'artist id')}"
 
 
 def _week_inputs(lake: LakeResource) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -117,6 +129,27 @@ def _week_metrics(lake: LakeResource, start: dt.date, end: dt.date) -> list[dict
             ) from None
 
 
+def _artist_sounds(context: dg.AssetExecutionContext, lake: LakeResource) -> dict[str, Any]:
+    """Artists' typical key and tempo for their jingles; none when the audio features or the
+    tracks are not stored (the jingles are optional, the posts are not)."""
+    from spotify_agent_assets.activation.content_items import artist_sounds
+
+    parquet_lake = lake.lake()
+    if not (
+        parquet_lake.exists("audio", "audio_features")
+        and parquet_lake.exists("spotify", "spotify_tracks")
+    ):
+        context.log.warning(
+            "audio.audio_features or spotify.spotify_tracks is not stored: no artist jingles"
+        )
+        return {}
+    features = parquet_lake.read("audio", "audio_features").select(
+        ["track_id", "status", "key", "mode", "key_status", "tempo_bpm", "tempo_status"]
+    )
+    tracks = parquet_lake.read("spotify", "spotify_tracks").select(["track_id", "artist_ids"])
+    return artist_sounds(tracks.to_pylist(), features.to_pylist())
+
+
 def _thumbnail(png: bytes) -> str:
     import io
 
@@ -132,7 +165,13 @@ def _thumbnail(png: bytes) -> str:
     group_name=ACTIVATION_GROUP,
     kinds={"python", "parquet", "png", "wav"},
     owners=OWNERS,
-    deps=[WEEKLY_ARTIST_REPORT, ARTIST_TRENDS, ARTIST_DAILY_METRICS],
+    deps=[
+        WEEKLY_ARTIST_REPORT,
+        ARTIST_TRENDS,
+        ARTIST_DAILY_METRICS,
+        AUDIO_FEATURES,
+        SPOTIFY_TRACKS,
+    ],
     automation_condition=CONTENT_AUTOMATION,
     # For the lake (object storage) and the endpoint's long outages only: bad inputs and a
     # refused endpoint raise Failure(allow_retries=False).
@@ -157,7 +196,8 @@ def generated_content(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Content written from the analytics, one row per item: a weekly insight post per artist
     of the latest ``analytics.weekly_artist_report`` (with ``artist_trends`` and
-    ``artist_daily_metrics``), and per curated playlist a description, cover art (640x640
+    ``artist_daily_metrics``) and a jingle in the artist's typical key and tempo (from the
+    ``audio.audio_features`` of their tracks, when stored), and per curated playlist a description, cover art (640x640
     PNG: colours from valence, saturation and shapes from energy, rings from tempo, rotation
     and form from key and mode) and a jingle (WAV in its most common key at its median tempo).
     Every number in a text is checked against the facts it was written from; a text from the
@@ -175,14 +215,13 @@ def generated_content(
             metrics = _week_metrics(lake, start, max(r["week_end"] for r in reports))
         parquet_lake = lake.lake()
         root = f"{parquet_lake.table_uri(ACTIVATION_GROUP, GENERATED_CONTENT.name)}/{FILES_DIR}"
-        items = build_items(reports, trends, metrics, curated_playlists.to_pylist(), endpoint)
+        sounds = _artist_sounds(context, lake) if reports else {}
+        items = build_items(
+            reports, trends, metrics, curated_playlists.to_pylist(), endpoint, sounds
+        )
         rows = []
         for item in items:
-            folder = (
-                f"{root}/{item.period}/artists/{_segment(item.subject_id, 'artist id')}"
-                if item.subject_type == "artist"
-                else f"{root}/playlists/{_segment(item.subject_id, 'playlist key')}"
-            )
+            folder = _folder(root, item)
             uri = parquet_lake.write_file(f"{folder}/{item.file_name}", item.data)
             rows.append(item.row(uri, hashlib.sha256(item.data).hexdigest()))
     table = to_arrow(GENERATED_CONTENT, rows)
@@ -213,6 +252,11 @@ def _metadata(items: list[Any], rows: list[dict[str, Any]], endpoint: Any) -> di
                 f"jingle: `{jingle[1]['uri']}` ({jingle[1]['bytes']:,} bytes, {jingle[0].details})"
             )
         playlists.append("\n\n".join(lines))
+    jingles = [
+        [row["subject_name"], item.details, row["uri"], f"{row['bytes']:,}"]
+        for item, row in zip(items, rows, strict=True)
+        if row["subject_type"] == "artist" and row["kind"] == "jingle"
+    ]
     texts = [
         [r["kind"], r["subject_name"], r["generator"], r["fallback_reason"] or "", r["text"]]
         for r in rows
@@ -227,6 +271,9 @@ def _metadata(items: list[Any], rows: list[dict[str, Any]], endpoint: Any) -> di
         "endpoint_retries": dg.MetadataValue.int(stats.retries if stats else 0),
         "playlist_media": dg.MetadataValue.md(
             "\n\n---\n\n".join(playlists) or "_no curated playlist_"
+        ),
+        "artist_jingles": dg.MetadataValue.md(
+            markdown_table(["artist", "sound", "jingle", "bytes"], jingles, "_none_")
         ),
         "texts": dg.MetadataValue.md(
             markdown_table(["kind", "subject", "generator", "fallback", "text"], texts, "_none_")
