@@ -197,9 +197,10 @@ def generated_content(
     """Content written from the analytics, one row per item: a weekly insight post per artist
     of the latest ``analytics.weekly_artist_report`` (with ``artist_trends`` and
     ``artist_daily_metrics``) and a jingle in the artist's typical key and tempo (from the
-    ``audio.audio_features`` of their tracks, when stored), and per curated playlist a description, cover art (640x640
-    PNG: colours from valence, saturation and shapes from energy, rings from tempo, rotation
-    and form from key and mode) and a jingle (WAV in its most common key at its median tempo).
+    ``audio.audio_features`` of their tracks, when stored); per curated playlist a
+    description, cover art (640x640 PNG: colours from valence, saturation and shapes from
+    energy, rings from tempo, rotation and form from key and mode) and a jingle (WAV in its
+    most common key at its median tempo).
     Every number in a text is checked against the facts it was written from; a text from the
     endpoint that fails a guardrail is replaced by the local one (``fallback_reason``).
     """
@@ -232,6 +233,8 @@ def generated_content(
 def _metadata(items: list[Any], rows: list[dict[str, Any]], endpoint: Any) -> dict[str, Any]:
     from collections import Counter
 
+    from spotify_agent_assets.analytics.report_pages import markdown_escape
+
     kinds = Counter(r["kind"] for r in rows)
     playlists = []
     by_subject: dict[str, dict[str, Any]] = {}
@@ -243,9 +246,10 @@ def _metadata(items: list[Any], rows: list[dict[str, Any]], endpoint: Any) -> di
             )
     for entry in by_subject.values():
         cover, jingle = entry.get("cover_art"), entry.get("jingle")
-        lines = [f"**{entry['name']}**", ""]
+        name = markdown_escape(entry["name"])
+        lines = [f"**{name}**", ""]
         if cover:
-            lines.append(f"![cover of {entry['name']}]({_thumbnail(cover[0].data)})")
+            lines.append(f"![cover of {name}]({_thumbnail(cover[0].data)})")
             lines.append(f"cover: `{cover[1]['uri']}` ({cover[1]['bytes']:,} bytes)")
         if jingle:
             lines.append(
