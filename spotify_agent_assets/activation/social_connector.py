@@ -155,7 +155,11 @@ class JsonHttp:
                     headers=headers,
                     timeout=self.settings.timeout_s,
                 )
-            except (requests.Timeout, requests.ConnectionError) as error:
+            except (
+                requests.Timeout,
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+            ) as error:
                 # The class only: requests' text repeats the URL (and a proxy's credentials).
                 last = type(error).__name__
                 delay = self._backoff(backoffs)
