@@ -244,3 +244,17 @@ def test_an_unknown_artist_in_the_accounts_file_fails_naming_it(
     assert not result.success
     message = result.failure_data_for_node("social_media_metrics").error.message
     assert "artists.0000000000000000000000: unknown artist id" in message
+
+
+def test_the_daily_schedule_captures_yesterday_and_is_off_on_the_sample_world() -> None:
+    from spotify_agent_assets.defs.activation.social import SCHEDULES
+
+    (schedule,) = SCHEDULES
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    when = dt.datetime(2026, 10, 21, 3, 5, tzinfo=dt.UTC)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context,
+    ):
+        result = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in result.run_requests or []] == ["2026-10-20"]
