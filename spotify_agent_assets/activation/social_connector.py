@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import requests
 
@@ -186,7 +186,7 @@ class JsonHttp:
                 else:
                     body = _json(response)
                     if status >= 400:
-                        return _raise_for_status(self.platform, status, body)
+                        _raise_for_status(self.platform, status, body)
                     if body is None:
                         raise SocialContractError(
                             f"{self.platform}: HTTP {status} answer is not JSON"
@@ -223,7 +223,7 @@ def _json(response: requests.Response) -> Any:
         return None
 
 
-def _raise_for_status(platform: str, status: int, body: Any) -> Any:
+def _raise_for_status(platform: str, status: int, body: Any) -> NoReturn:
     reason = _error_reason(body)
     if status in (400, 401, 403):
         # A refused key, an exhausted quota or a request we built wrong fails every artist
