@@ -63,7 +63,9 @@ run: setup
 	$(BIN)/python -m spotify_agent_assets.sample_world.write_audio_zone
 	$(DAGSTER) --select 'group:audio'
 	$(DAGSTER) --select 'group:ml'
-	$(DAGSTER) --select 'group:activation'
+	$(BIN)/python -m spotify_agent_assets.sample_world.write_social_zone
+	$(DAGSTER) --select 'key:social_media_metrics' --partition-range $(SAMPLE_FIRST_DAY)...$(SAMPLE_LAST_DAY)
+	$(DAGSTER) --select 'group:activation and not key:social_media_metrics'
 	$(MAINTENANCE_JOB) backup_job
 	$(MAINTENANCE_JOB) restore_check_job
 	$(MAINTENANCE_JOB) retention_job

@@ -44,6 +44,8 @@ BACKUP_KEY_VAR = "SPOTIFY_AGENT_BACKUP_KEY"
 # Thresholds of the artist monitoring rules (artist_alerts).
 ALERT_RULES_VAR = "SPOTIFY_AGENT_ALERT_RULES"
 DEFAULT_ALERT_RULES = PROJECT_ROOT / "config" / "alerts.yaml"
+SOCIAL_ACCOUNTS_VAR = "SPOTIFY_AGENT_SOCIAL_ACCOUNTS"
+DEFAULT_SOCIAL_ACCOUNTS = PROJECT_ROOT / "config" / "social_accounts.yaml"
 
 
 class AgentEnvironment(StrEnum):
@@ -79,6 +81,8 @@ class AgentSettings:
     """The artist alert rules' thresholds (YAML)."""
     playlists_path: Path = DEFAULT_PLAYLISTS
     """The curated playlist specs (YAML)."""
+    social_accounts_path: Path = DEFAULT_SOCIAL_ACCOUNTS
+    """Which YouTube channel and Last.fm artist is each roster artist's (YAML)."""
 
     @property
     def backup_destination(self) -> str:
@@ -243,4 +247,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         backup_url=backups,
         alert_rules_path=Path(environ.get(ALERT_RULES_VAR) or DEFAULT_ALERT_RULES).resolve(),
         playlists_path=Path(environ.get(PLAYLISTS_VAR) or DEFAULT_PLAYLISTS).expanduser().resolve(),
+        social_accounts_path=Path(environ.get(SOCIAL_ACCOUNTS_VAR) or DEFAULT_SOCIAL_ACCOUNTS)
+        .expanduser()
+        .resolve(),
     )

@@ -13,10 +13,12 @@ from typing import Any
 import dagster as dg
 
 from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsResource
+from spotify_agent_assets.defs.activation.content_resources import ContentGeneratorResource
 from spotify_agent_assets.defs.activation.playlist_resources import (
     PlaylistSpecsResource,
     SpotifyUserResource,
 )
+from spotify_agent_assets.defs.activation.social_resources import SocialMediaResource
 from spotify_agent_assets.defs.alerts import SentryAlertsResource
 from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
@@ -100,6 +102,23 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
                 pagerduty_routing_key=_env_if_set("PAGERDUTY_ROUTING_KEY"),
                 pagerduty_events_url=_env_if_set("PAGERDUTY_EVENTS_URL"),
                 slack_webhook_url=_env_if_set("SLACK_WEBHOOK_URL"),
+            ),
+        ),
+        "content_generator": ContentGeneratorResource(
+            **_optional(
+                llm_base_url=_env_if_set("CONTENT_LLM_BASE_URL"),
+                llm_model=_env_if_set("CONTENT_LLM_MODEL"),
+                llm_api_key=_env_if_set("CONTENT_LLM_API_KEY"),
+            )
+        ),
+        "social_media": SocialMediaResource(
+            accounts_path=str(settings.social_accounts_path),
+            import_dir=f"{settings.landing_dir}/social",
+            **_optional(
+                youtube_api_key=_env_if_set("YOUTUBE_API_KEY"),
+                lastfm_api_key=_env_if_set("LASTFM_API_KEY"),
+                youtube_api_url=_env_if_set("YOUTUBE_API_URL"),
+                lastfm_api_url=_env_if_set("LASTFM_API_URL"),
             ),
         ),
     }

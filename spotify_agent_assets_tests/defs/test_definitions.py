@@ -32,6 +32,7 @@ NETWORK_ASSETS = {
     "spotify_tracks",
     "spotify_playlists",
     "playlist_tracks",
+    "social_media_metrics",
 }
 
 
@@ -79,6 +80,8 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "similar_tracks",
     }
     activation = {"artist_alerts", "alert_deliveries", "curated_playlists", "playlist_write_plan"}
+    activation |= {"generated_content"}
+    activation |= {"social_media_metrics"}
     assert keys == (
         set(CONTRACTS) | streams | ANALYTICS_TABLES | set(AUDIO_CONTRACTS) | ml | activation
     )
@@ -125,6 +128,16 @@ def test_graph_has_every_domain_with_lineage() -> None:
         "streaming_anomalies",
     }
     assert parents["alert_deliveries"] == {"artist_alerts"}
+    assert parents["social_media_metrics"] == {"artist_roster"}
+    # Generated content is written from the weekly report's analytics and the curated playlists.
+    assert parents["generated_content"] == {
+        "curated_playlists",
+        "weekly_artist_report",
+        "artist_trends",
+        "artist_daily_metrics",
+        "audio_features",
+        "spotify_tracks",
+    }
 
 
 def test_sensors_and_schedules_are_on_by_default() -> None:
