@@ -43,16 +43,16 @@ create_backup(load_settings(), parse_backup_key(backup_key_text()))
 """
 
 
-def child_environment(settings: AgentSettings, tmp_path: Path, **extra: str) -> dict[str, str]:
+def child_environment(settings: AgentSettings, **extra: str) -> dict[str, str]:
+    # TMPDIR stays the system's: the executor's forkserver puts its socket there, and a path
+    # under pytest's tmp_path can pass the 108-byte limit of a Unix socket path.
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SPOTIFY_AGENT_")}
-    (tmp_path / "tmp").mkdir(exist_ok=True)
     return {
         **environ,
         "SPOTIFY_AGENT_ENV": "local",
         "SPOTIFY_AGENT_DATA_DIR": str(settings.data_dir),
         "SPOTIFY_AGENT_BACKUP_URL": settings.backup_destination,
         "SPOTIFY_AGENT_BACKUP_KEY": KEY_HEX,
-        "TMPDIR": str(tmp_path / "tmp"),
         **extra,
     }
 
@@ -71,9 +71,7 @@ def test_killed_backup_leaves_nothing_visible_and_a_rerun_completes_it(tmp_path:
         (big / f"page-{index:03d}.bin").write_bytes(os.urandom(BIG_FILE_BYTES))
     store_root = Path(settings.backup_destination)
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", BACKUP_SCRIPT], env=child_environment(settings, tmp_path)
-    )
+    child = subprocess.Popen([sys.executable, "-c", BACKUP_SCRIPT], env=child_environment(settings))
     deadline = time.monotonic() + 120
     while len(visible_blobs(store_root)) < 5:
         assert child.poll() is None, "the backup ended before it could be killed"
@@ -120,7 +118,7 @@ def test_jobs_run_from_the_dagster_cli(tmp_path: Path) -> None:
     settings = small_settings(tmp_path, backup_url=str(tmp_path / "store"))
     write_small_world(settings)
     (tmp_path / "dagster_home").mkdir()
-    environ = child_environment(settings, tmp_path, DAGSTER_HOME=str(tmp_path / "dagster_home"))
+    environ = child_environment(settings, DAGSTER_HOME=str(tmp_path / "dagster_home"))
     for job in ("backup_job", "restore_check_job"):
         completed = execute_job(job, environ)
         output = completed.stdout + completed.stderr
