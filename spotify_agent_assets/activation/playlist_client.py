@@ -24,7 +24,11 @@ import requests
 import spotipy
 
 from spotify_agent_assets.spotify.auth import ClientCredentialsAuth, json_or_none
-from spotify_agent_assets.spotify.client import install_spotipy_log_scrubber, spotify_message
+from spotify_agent_assets.spotify.client import (
+    install_spotipy_log_scrubber,
+    spotify_message,
+    spotipy_client,
+)
 from spotify_agent_assets.spotify.errors import SpotifyApiError, SpotifyAuthError, SpotifyError
 from spotify_agent_assets.spotify.retry import ClientStats, HttpFailure, RetryLoop, RetrySettings
 
@@ -106,14 +110,7 @@ class SpotifyPlaylistClient:
             retry.timeout_s,
             retry_loop=self._loop,
         )
-        self._spotify = spotipy.Spotify(
-            auth_manager=self._auth,
-            requests_session=self._session,
-            requests_timeout=retry.timeout_s,
-            retries=0,
-            status_retries=0,
-        )
-        self._spotify.prefix = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+        self._spotify = spotipy_client(self._auth, self._session, retry, api_base_url)
 
     def __repr__(self) -> str:
         return f"SpotifyPlaylistClient(prefix={self._spotify.prefix!r}, auth={self._auth!r})"

@@ -76,6 +76,23 @@ class _SpotipyLogScrubber(logging.Filter):
         return True
 
 
+def spotipy_client(
+    auth: Any, session: requests.Session, retry: RetrySettings, api_base_url: str
+) -> spotipy.Spotify:
+    """A spotipy client on our session and auth, at ``api_base_url``, with spotipy's own retries
+    off: every retry goes through our RetryLoop, which honours Retry-After."""
+    client = spotipy.Spotify(
+        auth_manager=auth,
+        requests_session=session,
+        requests_timeout=retry.timeout_s,
+        retries=0,
+        status_retries=0,
+    )
+    # spotipy 2.26 hard-codes the prefix in __init__; it is a plain attribute afterwards.
+    client.prefix = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+    return client
+
+
 def install_spotipy_log_scrubber() -> None:
     spotipy_logger = logging.getLogger("spotipy.client")
     if not any(isinstance(f, _SpotipyLogScrubber) for f in spotipy_logger.filters):
@@ -115,15 +132,7 @@ class SpotifyCatalogClient:
             retry.timeout_s,
             retry_loop=self._loop,
         )
-        self._spotify = spotipy.Spotify(
-            auth_manager=self._auth,
-            requests_session=self._session,
-            requests_timeout=retry.timeout_s,
-            retries=0,
-            status_retries=0,
-        )
-        # spotipy 2.26 hard-codes the prefix in __init__; it is a plain attribute afterwards.
-        self._spotify.prefix = self.api_base_url
+        self._spotify = spotipy_client(self._auth, self._session, retry, self.api_base_url)
 
     def __repr__(self) -> str:
         return (
