@@ -1,0 +1,1 @@
+"""Dagster wiring of observability: sensors that export traces, audit records and failure alerts."""

@@ -1,0 +1,1 @@
+"""Observability: the audit log, traces, metrics and failure alerts (plain modules, no Dagster)."""
