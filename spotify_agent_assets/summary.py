@@ -10,6 +10,8 @@ from spotify_agent_assets.environment import load_settings
 def main() -> None:
     import duckdb
 
+    from spotify_agent_assets.lake.warehouse import quote_identifier
+
     settings = load_settings()
     print("\nspotify_agent_assets: materialized on the", settings.env.value, "environment")
     print(f"  lake (Parquet):      {settings.lake_root}")
@@ -28,8 +30,9 @@ def main() -> None:
             if views:
                 print("  tables:")
             for schema, view in views:
-                # Identifiers come from the catalogue itself, quoted; DDL-free read.
-                (count,) = con.execute(f'select count(*) from "{schema}"."{view}"').fetchone()
+                # Identifiers come from the catalogue itself, quoted (a name may hold a quote).
+                relation = f"{quote_identifier(schema)}.{quote_identifier(view)}"
+                (count,) = con.execute(f"select count(*) from {relation}").fetchone()  # noqa: S608 -- quoted identifiers
                 print(f"    {schema + '.' + view:<40} {count:>8} rows")
     print(
         '\nQuery:   .venv/bin/duckdb data/warehouse.duckdb "select * from analytics.artist_daily_metrics limit 5"'

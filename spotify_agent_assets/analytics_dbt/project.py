@@ -130,7 +130,7 @@ def _dbt_parse(project_dir: Path, scratch: Path) -> None:
         "--log-path",
         str(scratch),
     ]
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 -- fixed dbt argv, no shell
         command,
         cwd=project_dir,
         env={**os.environ, **DBT_ENV},

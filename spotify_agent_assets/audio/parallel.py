@@ -270,7 +270,7 @@ class AudioAnalysisPool:
         self.start()
 
     def _submit(self, chunk: list[PathLike]) -> Future[list[AnalysisResult]]:
-        assert self._executor is not None
+        assert self._executor is not None  # noqa: S101 -- type narrowing: _submit runs inside the open pool
         return self._executor.submit(_analyse_chunk, chunk, self._analyse_one)
 
 

@@ -112,16 +112,16 @@ def _query(
     any_null = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in key)
     read = "read_parquet(?, hive_partitioning = false, union_by_name = true)"
     # Identifiers are the contract's column names, quoted; file lists are bound parameters.
-    counted = f"SELECT count(*), count(*) FILTER (WHERE {any_null}) FROM {read}"
+    counted = f"SELECT count(*), count(*) FILTER (WHERE {any_null}) FROM {read}"  # noqa: S608 -- quoted contract columns; files bound
     # MATERIALIZED: the run's keys are grouped once and serve both the count and the probe.
     repeated = (
-        f"WITH run AS MATERIALIZED (SELECT {columns}, count(*) AS n FROM {read} "
+        f"WITH run AS MATERIALIZED (SELECT {columns}, count(*) AS n FROM {read} "  # noqa: S608 -- quoted contract columns; files bound
         f"WHERE NOT ({any_null}) GROUP BY ALL)"
     )
     parameters: list[object] = [scope]
     if others:
         repeated += (
-            f", elsewhere AS (SELECT {columns}, count(*) AS n FROM {read} AS stored "
+            f", elsewhere AS (SELECT {columns}, count(*) AS n FROM {read} AS stored "  # noqa: S608 -- quoted contract columns; files bound
             f"SEMI JOIN run USING ({columns}) GROUP BY ALL) "
             f"SELECT {columns}, sum(n)::BIGINT AS n FROM "
             "(SELECT * FROM run UNION ALL SELECT * FROM elsewhere) "
@@ -129,13 +129,13 @@ def _query(
         )
         parameters.append(others)
     else:
-        repeated += f" SELECT {columns}, n FROM run WHERE n > 1"
+        repeated += f" SELECT {columns}, n FROM run WHERE n > 1"  # noqa: S608 -- quoted contract columns
     with lake_connection(lake) as connection:
         rows, null_keys = connection.execute(counted, [scope]).fetchone()
         connection.execute(f"CREATE TEMP TABLE repeated AS {repeated}", parameters)
         (duplicate_keys,) = connection.execute("SELECT count(*) FROM repeated").fetchone()
         shown = connection.execute(
-            f"SELECT * FROM repeated ORDER BY n DESC, {columns} LIMIT {EXAMPLES}"
+            f"SELECT * FROM repeated ORDER BY n DESC, {columns} LIMIT {EXAMPLES}"  # noqa: S608 -- quoted columns, constant limit
         ).fetchall()
     examples = [
         ", ".join(f"{k}={value}" for k, value in zip(key, row[:-1], strict=True)) + f" (x{row[-1]})"

@@ -102,7 +102,7 @@ def check_backup_age(
     age = (now - latest.created_at).total_seconds()
     ok = age <= max_age_hours * 3600
     verified_at = latest.verified_at
-    assert verified_at is not None  # filtered above
+    assert verified_at is not None  # noqa: S101 -- type narrowing: filtered above
     detail = (
         f"latest good backup {latest.backup_id} taken "
         f"{latest.created_at.isoformat(timespec='seconds')}, restore-checked "

@@ -102,7 +102,7 @@ def days_before(
         for model in models:
             if (model.schema, model.alias) in existing:
                 rows = connection.execute(
-                    f"SELECT DISTINCT date FROM {model.relation} WHERE date < ? ORDER BY date",
+                    f"SELECT DISTINCT date FROM {model.relation} WHERE date < ? ORDER BY date",  # noqa: S608 -- quoted relation; cutoff bound
                     [cutoff],
                 ).fetchall()
                 if rows:
@@ -125,7 +125,7 @@ def listener_models_hold_old_days(warehouse: Warehouse, cutoff: dt.date) -> bool
             if (schema, table) not in existing:
                 continue
             relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-            (first,) = connection.execute(f"SELECT {expression} FROM {relation}").fetchone()
+            (first,) = connection.execute(f"SELECT {expression} FROM {relation}").fetchone()  # noqa: S608 -- constant expression, quoted relation
             if first is not None and first < cutoff:
                 return True
     return False
@@ -155,7 +155,8 @@ def prune_and_rebuild(
                 if (model.schema, model.alias) not in existing:
                     continue
                 (count,) = connection.execute(
-                    f"DELETE FROM {model.relation} WHERE date < ?", [cutoff]
+                    f"DELETE FROM {model.relation} WHERE date < ?",  # noqa: S608 -- quoted relation; cutoff bound
+                    [cutoff],
                 ).fetchone()
                 deleted[model.name] = int(count)
             # No window: the listener models are built from every retained day.
@@ -226,7 +227,7 @@ def _dbt_run(
             "--log-path",
             scratch,
         ]
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 -- fixed dbt argv, no shell
             command,
             cwd=project_dir,
             env={**os.environ, **DBT_ENV},

@@ -57,7 +57,7 @@ _MARKET = re.compile(r"[A-Z]{2}")
 _ALBUM_GROUPS = ("album", "single", "appears_on", "compilation")
 _SEARCH_TYPES = ("album", "artist", "playlist", "track")
 # The user refresh token the sample world accepts (grant_type=refresh_token) for write-back.
-SAMPLE_REFRESH_TOKEN = "sample-world-refresh-token"
+SAMPLE_REFRESH_TOKEN = "sample-world-refresh-token"  # noqa: S105 -- the sample world's public fake token
 
 
 @dataclass(frozen=True)

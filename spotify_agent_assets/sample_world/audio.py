@@ -392,7 +392,7 @@ def _music(rng: np.random.Generator, truth: AudioGroundTruth) -> np.ndarray:
     sr, n = truth.sample_rate, truth.n_samples
     beat = truth.beat_samples
     tonic = truth.tonic
-    assert beat is not None and tonic is not None and truth.mode is not None
+    assert beat is not None and tonic is not None and truth.mode is not None  # noqa: S101 -- type narrowing of the synthetic truth
     percussive = truth.character == "percussive"
     progression = _PROGRESSIONS[truth.mode][int(rng.integers(2))]
     total_beats = math.ceil(n / beat)
@@ -461,7 +461,7 @@ def _drums(
     sr = truth.sample_rate
     beat = truth.beat_samples
     tonic = truth.tonic
-    assert beat is not None
+    assert beat is not None  # noqa: S101 -- type narrowing of the synthetic truth
     # E1..D#2: a kick tuned to the tonic; without a key (drums only), any low pitch.
     kick_hz = _midi_hz(_in_octave(tonic, 28)) if tonic is not None else float(rng.uniform(45, 75))
     length = int(0.35 * sr)
@@ -507,7 +507,7 @@ def _a_cappella(rng: np.random.Generator, truth: AudioGroundTruth) -> np.ndarray
     the chord tones, the top one moving between them every two beats."""
     sr, n = truth.sample_rate, truth.n_samples
     tonic, mode = truth.tonic, truth.mode
-    assert tonic is not None and mode is not None
+    assert tonic is not None and mode is not None  # noqa: S101 -- type narrowing of the synthetic truth
     progression = _PROGRESSIONS[mode][int(rng.integers(2))]
     beat = round(60 * sr / float(rng.uniform(60, 110)))
     bar = 4 * beat

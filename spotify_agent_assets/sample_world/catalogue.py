@@ -100,7 +100,7 @@ _SHOWS = (
 def namespace_rng(seed: int, namespace: str) -> random.Random:
     """The random stream of one concern of the world; independent of every other namespace."""
     # String seeds are hashed with SHA-512 by `random`, which is stable across Python versions.
-    return random.Random(f"{seed}:{namespace}")
+    return random.Random(f"{seed}:{namespace}")  # noqa: S311 -- seeded synthetic data, not security
 
 
 def spotify_id(seed: int, kind: str, key: str) -> str:
@@ -114,7 +114,8 @@ def spotify_id(seed: int, kind: str, key: str) -> str:
 
 
 def _hex_digest(key: str, length: int = 40) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()[:length]
+    # Stable fake ids for the sample world, not a security digest.
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:length]
 
 
 @dataclass(frozen=True)

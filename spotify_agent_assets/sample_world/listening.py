@@ -412,7 +412,7 @@ class ListeningWorld:
             # organic path, so only the planted boosts and cuts are missing.
             rng = namespace_rng(self.seed, f"artist-series:{artist_id}")
             artist = self.world.artist(artist_id)
-            assert artist is not None, artist_id
+            assert artist is not None, artist_id  # noqa: S101 -- type narrowing: ids come from the world's own catalogue
             series = self._organic[artist_id] = _ArtistSeries(rng, artist, ())
         index = (day - WORLD_START).days
         series.extend_to(index)
@@ -608,7 +608,7 @@ class ListeningWorld:
 
     def _spike_plays(self, rng: np.random.Generator, state: _DayState, organic: _Batch) -> _Batch:
         """The injected burst: extra sessions of hijacked accounts looping one artist."""
-        assert self._spike is not None
+        assert self._spike is not None  # noqa: S101 -- type narrowing: called only with a spike planned
         artist = self._catalogue.artist_ids.index(self._spike.artist_id)
         own = np.flatnonzero(state.visible & (self._catalogue.artist == artist))
         organic_plays = int(np.count_nonzero(self._catalogue.artist[organic.track] == artist))

@@ -83,7 +83,7 @@ class ClientCredentialsAuth:
             if self._access_token is None or self._clock() >= self._refresh_at:
                 self._fetch_token()
             token = self._access_token
-            assert token is not None  # _fetch_token either sets it or raises
+            assert token is not None  # noqa: S101 -- type narrowing: _fetch_token sets it or raises
             if as_dict:
                 remaining = max(0.0, self._expires_at - self._clock())
                 return {

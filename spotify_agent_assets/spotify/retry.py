@@ -117,7 +117,7 @@ class RetryLoop:
         self.settings = settings
         self.stats = stats
         self._sleep = sleep
-        self._rng = rng if rng is not None else random.Random()
+        self._rng = rng if rng is not None else random.Random()  # noqa: S311 -- backoff jitter, not security
 
     def run(
         self,

@@ -122,7 +122,7 @@ class EventSpill:
         """Close the file for writing; reading may start."""
         if self._writer is not None:
             self._writer.close()
-            assert self._sink is not None
+            assert self._sink is not None  # noqa: S101 -- type narrowing: the sink opens with the writer
             self._sink.close()
             self._writer = self._sink = None
 

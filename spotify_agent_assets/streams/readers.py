@@ -361,7 +361,7 @@ def _jsonl_batches(path: str, text: str, batch_records: int) -> Iterator[RawBatc
                     FROM parsed
                 )
                 ORDER BY __line
-                """
+                """  # noqa: S608 -- picks and paths come from the constant V1_COLUMNS
             ).to_arrow_table()
             good = pc.equal(pc.fill_null(result["kind"], ""), "OBJECT")
             bad = result.filter(pc.invert(good)).select(["__line", "kind", "__text"]).to_pylist()

@@ -153,7 +153,10 @@ def test_token_endpoint_is_spared_unless_asked(emulator: SpotifyEmulator) -> Non
 
 def test_bad_credentials_are_refused(emulator: SpotifyEmulator) -> None:
     answer = requests.post(
-        emulator.accounts_url, data={"grant_type": "client_credentials"}, auth=("who", "knows")
+        emulator.accounts_url,
+        data={"grant_type": "client_credentials"},
+        auth=("who", "knows"),
+        timeout=10,
     )
     assert answer.status_code == 400
     assert answer.json() == {"error": "invalid_client", "error_description": "Invalid client"}

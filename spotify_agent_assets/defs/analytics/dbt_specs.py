@@ -268,5 +268,6 @@ def _description(props: Mapping[str, Any]) -> str:
 def _code_version(props: Mapping[str, Any]) -> str | None:
     code = props.get("raw_sql") or props.get("raw_code")
     if code:
-        return hashlib.sha1(code.encode("utf-8")).hexdigest()
+        # A change detector for the model's SQL, not a security digest.
+        return hashlib.sha1(code.encode("utf-8"), usedforsecurity=False).hexdigest()
     return props.get("checksum", {}).get("checksum")

@@ -39,7 +39,7 @@ def result_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
 
 
 def freshness_evaluation(result: CheckResult) -> dg.AssetCheckEvaluation:
-    assert result.asset is not None
+    assert result.asset is not None  # noqa: S101 -- type narrowing: freshness results name their asset
     return dg.AssetCheckEvaluation(
         asset_key=dg.AssetKey.from_user_string(result.asset),
         check_name=FRESHNESS_CHECK_NAME,
