@@ -91,10 +91,17 @@ def landing_filesystem(root: str, s3: S3Settings | None = None) -> FileSystem:
     return pafs.SubTreeFileSystem(str(Path(root).expanduser().resolve()), pafs.LocalFileSystem())
 
 
+class LandingPathError(ValueError):
+    """A landing-zone entry resolves outside the zone (a symlink pointing out of it)."""
+
+
 def list_landing_files(filesystem: FileSystem) -> list[LandingFile]:
     """Every data file in the zone, by relative path, sorted.
 
-    A zone that does not exist yet is empty, not an error: producers create it.
+    A zone that does not exist yet is empty, not an error: producers create it. On local disk,
+    a file that resolves outside the zone (through a symlink) fails the listing: Arrow follows
+    links, and whoever may drop files in the zone must not make ingestion read (and quarantine)
+    files elsewhere on this machine.
     """
     from pyarrow import fs as pafs
 
@@ -102,6 +109,7 @@ def list_landing_files(filesystem: FileSystem) -> list[LandingFile]:
         entries = filesystem.get_file_info(pafs.FileSelector("", recursive=True))
     except FileNotFoundError:
         return []
+    local_root = _local_zone_root(filesystem)
     found: list[LandingFile] = []
     for entry in entries:
         if entry.type != pafs.FileType.File:
@@ -109,9 +117,32 @@ def list_landing_files(filesystem: FileSystem) -> list[LandingFile]:
         relative = entry.path.lstrip("/")
         if is_hidden(relative):
             continue
+        if local_root is not None:
+            _require_inside(local_root, relative)
         mtime_ns = entry.mtime_ns if entry.mtime_ns is not None else 0
         found.append(LandingFile(relative, int(entry.size or 0), int(mtime_ns)))
     return sorted(found)
+
+
+def _local_zone_root(filesystem: FileSystem) -> Path | None:
+    """The real directory of a local zone (``landing_filesystem``'s form); None for S3."""
+    from pyarrow import fs as pafs
+
+    if isinstance(filesystem, pafs.SubTreeFileSystem) and isinstance(
+        filesystem.base_fs, pafs.LocalFileSystem
+    ):
+        return Path(os.path.realpath(filesystem.base_path))
+    return None
+
+
+def _require_inside(root: Path, relative: str) -> None:
+    real = Path(os.path.realpath(root / relative))
+    if not real.is_relative_to(root):
+        raise LandingPathError(
+            f"landing file {relative!r} resolves to {str(real)!r}, outside the landing zone "
+            f"{str(root)!r} (a symlink out of the zone); expected files inside the zone: "
+            "replace the link with a copy of the file, or remove it"
+        )
 
 
 def home_day(file: LandingFile, days: Iterable[dt.date]) -> dt.date:
