@@ -53,8 +53,14 @@ def import_social_files(folder: Path, day: dt.date, roster_ids: Collection[str])
         return result
     roster = set(roster_ids)
     seen: dict[tuple[str, str], str] = {}
+    real_folder = folder.resolve()
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES):
         result.files.append(path.name)
+        # Whoever may drop files here must not make the import read files elsewhere.
+        if not path.resolve().is_relative_to(real_folder):
+            reason = "a symlink out of the social landing folder; expected a file inside it"
+            result.failures.append(SocialFailure(IMPORT, path.name, "(file)", reason))
+            continue
         try:
             records = _records(path)
         except ValueError as error:
