@@ -60,6 +60,19 @@ class S3Settings:
             secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
         )
 
+    def as_environ(self) -> dict[str, str]:
+        """These settings as the AWS variables ``from_env`` reads (for a child process such as
+        dbt's); credentials left to the default chain are left out. Holds the secret: pass it
+        to a process's environment only, never to a log."""
+        values = {"AWS_REGION": self.region}
+        if self.endpoint_url is not None:
+            values["AWS_ENDPOINT_URL_S3"] = self.endpoint_url
+        if self.access_key_id is not None:
+            values["AWS_ACCESS_KEY_ID"] = self.access_key_id
+        if self.secret_access_key is not None:
+            values["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
+        return values
+
     @property
     def endpoint_host(self) -> str | None:
         """``host:port`` of a custom endpoint, the form DuckDB and Arrow expect."""

@@ -17,14 +17,18 @@ class MlflowTrackingResource(dg.ConfigurableResource):
     """Where runs, metrics and registered model versions are kept.
 
     Locally a SQLite store under ``<data>/mlflow/`` (the model registry needs a database) with
-    artifacts beside it; in prod the tracking server named by ``MLFLOW_TRACKING_URI``, which
-    keeps its own artifact location. Credentials for a server come from MLflow's own
-    ``MLFLOW_TRACKING_*`` environment variables and never pass through here.
+    artifacts beside it; in prod the store named by ``MLFLOW_TRACKING_URI``: a tracking server
+    keeps its own artifact location unless ``SPOTIFY_AGENT_MLFLOW_ARTIFACT_ROOT`` names one, a
+    database needs that ``s3://`` root. The client uploads model files there itself, with
+    MLflow's ``MLFLOW_S3_ENDPOINT_URL`` and the AWS variables. Credentials for a server come
+    from MLflow's own ``MLFLOW_TRACKING_*`` environment variables and never pass through here.
     """
 
     tracking_uri: str = Field(description="MLflow tracking URI (sqlite:///..., https://...).")
     artifact_root: str | None = Field(
-        default=None, description="Artifact location of new experiments; unset: the server's."
+        default=None,
+        description="Artifact location of new experiments (a folder or s3://); unset: the "
+        "server's.",
     )
 
     def log_classifier(
