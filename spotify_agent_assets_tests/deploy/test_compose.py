@@ -196,38 +196,52 @@ def test_published_ports_bind_localhost_without_clashes() -> None:
 
 
 def test_worker_command_is_a_valid_dagster_celery_worker_start() -> None:
+    from importlib.util import find_spec
+
     from spotify_agent_assets.distributed.celery_config import QUEUES
 
     worker = services()["worker"]
     command = argv(worker["entrypoint"])
     assert command[:3] == ["dagster-celery", "worker", "start"]
-    flags = cli_options("dagster-celery", "worker", "start")
     options = command[3:]
+    flags = cli_options("dagster-celery", "worker", "start")
     for flag in (a for a in options if a.startswith("-")):
         assert flag in flags, f"dagster-celery worker start has no option {flag}"
     value = {flag: options[i + 1] for i, flag in enumerate(options) if flag.startswith("-")}
-    assert value["-A"] == "dagster_celery.app"
-    queues = [options[i + 1] for i, flag in enumerate(options) if flag == "-q"]
-    # dagster-celery refuses more than four queues per worker.
-    assert sorted(queues) == sorted(QUEUES) and len(queues) <= 4
-    mounts = dict(v.split(":")[1::-1] for v in worker["volumes"])
-    assert mounts[value["-y"]] == "./deploy/celery_worker.yaml"
+    # Our app (broker and settings from the environment, as the executor), importable here.
+    assert value["-A"] == "spotify_agent_assets.defs.celery_app"
+    assert find_spec(value["-A"]) is not None
+    # One -q with every queue: Celery keeps only the last of several -Q.
+    assert [a for a in options if a in ("-q", "--queue")] == ["-q"]
+    assert sorted(value["-q"].split(",")) == sorted(QUEUES)
 
 
-def test_worker_config_is_the_executors_and_valid_for_dagster_celery(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from dagster_celery.cli import get_validated_config
+def test_worker_healthcheck_pings_the_worker_by_name_with_real_celery_options() -> None:
+    import click
+    from celery.bin.celery import celery
 
+    worker = services()["worker"]
+    command = argv(worker["entrypoint"])
+    name = command[command.index("-n") + 1]
+    kind, shell = worker["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    words = shell.split()
+    assert words[0] == "celery" and words[3:5] == ["inspect", "ping"]
+    assert words[1] in {o for p in celery.params for o in p.opts}
+    inspect = celery.get_command(click.Context(celery), "inspect")
+    inspect_options = {o for p in inspect.params for o in p.opts}
+    assert {w for w in words[5:] if w.startswith("-")} <= inspect_options
+    # dagster-celery names the worker <name>@<hostname> (%h); $HOSTNAME is that inside.
+    assert words[words.index("-d") + 1] == f'"{name}@$HOSTNAME"'
+
+
+def test_the_worker_and_the_runs_share_a_usable_broker_setting() -> None:
     from spotify_agent_assets.defs.celery_executor import celery_executor_config
 
-    url = compose()["x-agent"]["environment"]["DAGSTER_CELERY_BROKER_URL"]
-    monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", url)
-    path = ROOT / "deploy" / "celery_worker.yaml"
-    worker = yaml.safe_load(path.read_text())["execution"]["config"]
-    assert worker == celery_executor_config({"DAGSTER_CELERY_BROKER_URL": url})
-    validated = get_validated_config(str(path))
-    assert validated["broker"] == url
+    env = compose()["x-agent"]["environment"]
+    # What the executor and the worker's app both build from: it must accept compose's URL.
+    config = celery_executor_config(env)
+    assert config["broker"] == {"env": "DAGSTER_CELERY_BROKER_URL"}
 
 
 def test_dagster_healthchecks_and_entrypoints_use_real_cli_options() -> None:
