@@ -85,6 +85,13 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Known vulnerabilities in the pinned set, from the vulnerability service pip-audit queries.
+# --strict fails when any pin could not be looked up, so an unreachable database never passes
+# as a clean audit (docs/SECURITY.md, "Static checks and the dependency audit").
+.PHONY: audit
+audit: setup
+	$(BIN)/pip-audit -r requirements.lock --no-deps --strict --progress-spinner off
+
 # Regenerate the pinned set from requirements.in in a scratch environment.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
