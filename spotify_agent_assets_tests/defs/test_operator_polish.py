@@ -135,3 +135,23 @@ def test_groups_are_named_for_their_domain_and_have_an_owner() -> None:
     groups = {node.group_name for node in _asset_nodes()}
     assert groups == set(GROUP_OWNERS), "every group, and only those, has an owning team"
     assert not groups & VAGUE_GROUPS, f"groups named for nothing: {sorted(groups & VAGUE_GROUPS)}"
+
+
+def test_a_partitioned_write_logs_how_far_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill of many partitions says how many are written (not after the last: the
+    step's own summary follows)."""
+    from types import SimpleNamespace
+
+    from spotify_agent_assets.defs.lake import io_manager
+
+    monkeypatch.setattr(io_manager, "PROGRESS_SECONDS", 0.0)
+    lines: list[str] = []
+    context = SimpleNamespace(log=SimpleNamespace(info=lines.append))
+    items = [(f"2026-01-0{day}", None, None) for day in range(1, 5)]
+    assert list(io_manager._logged(context, "stream_events", iter(items), 4)) == items
+    assert [line.split(" partitions")[0] for line in lines] == [
+        "stream_events: 1/4",
+        "stream_events: 2/4",
+        "stream_events: 3/4",
+    ]
+    assert lines[-1].endswith("(last 2026-01-03)")

@@ -1,0 +1,1 @@
+"""Charts for asset metadata, as Markdown with an embedded SVG image (no plotting library)."""
