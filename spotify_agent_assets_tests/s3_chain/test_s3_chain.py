@@ -1,9 +1,11 @@
-"""The chain from landing files through dbt to the Python analytics, with the lake on S3.
+"""The chain from landing files through dbt to the Python analytics and the ML group, with the
+lake on S3.
 
-``SPOTIFY_AGENT_ENV=prod`` settings against real local servers: the lake and the landing zone
-are prefixes of a SeaweedFS bucket, the Spotify API is the emulator, MLflow a SQLite store, and
-the warehouse file holds only views and the dbt models. Every table is read back from S3 and
-checked against counts taken independently from the landing files.
+``SPOTIFY_AGENT_ENV=prod`` settings against real local servers: the lake, the landing zone and
+MLflow's artifact root are prefixes of a SeaweedFS bucket, the Spotify API is the emulator,
+MLflow's database a SQLite file, and the warehouse file holds only views and the dbt models.
+Every table is read back from S3 and checked against counts taken independently from the
+world that wrote the landing files; the S3 secret must be in no file, log or event left behind.
 """
 
 from __future__ import annotations
@@ -16,13 +18,18 @@ from typing import Any
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from pyarrow.fs import FileSelector
 
 from spotify_agent_assets.analytics_dbt.project import find_project_dir
+from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
+from spotify_agent_assets.defs.ml.serving import SERVING_ASSETS, SERVING_TABLE_CHECKS
 from spotify_agent_assets.environment import AgentSettings, load_settings
 from spotify_agent_assets.lake import ParquetLake
 from spotify_agent_assets.lake.s3 import arrow_filesystem
 from spotify_agent_assets.lake.warehouse import Warehouse
+from spotify_agent_assets.mlflow_registry import client_for
 from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
 from spotify_agent_assets.sample_world.listening import ListeningWorld
 from spotify_agent_assets.sample_world.world import SampleWorld
@@ -40,6 +47,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.emulator,
     pytest.mark.filterwarnings("ignore::dagster.BetaWarning"),
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
 ]
 
 DAYS = 8
@@ -105,7 +113,12 @@ def test_landing_to_analytics_on_s3(
 
     days = [day.isoformat() for day in listening.window()]
     assert days[-1] == yesterday.isoformat()
-    defs = graph_defs(settings)
+    base = graph_defs(settings)
+    defs = dg.Definitions(
+        assets=[*base.assets, *ML_ASSETS, *SERVING_ASSETS],  # type: ignore[list-item]
+        asset_checks=[*base.asset_checks, *ML_TABLE_CHECKS, *SERVING_TABLE_CHECKS],  # type: ignore[list-item]
+        resources=base.resources,
+    )
     with dg.instance_for_test() as instance:
         graph = defs.resolve_asset_graph()
         groups: dict[str, list[str]] = {}
@@ -118,8 +131,24 @@ def test_landing_to_analytics_on_s3(
         materialize_keys(defs, instance, sorted(dbt_keys - DAILY_MODELS))
         materialize_keys(defs, instance, sorted(DAILY_MODELS), days)
         materialize_keys(defs, instance, sorted(PYTHON_ANALYTICS))
+        # The ML group: its tables in the lake, the model's files under the S3 artifact root.
+        materialize_keys(defs, instance, ["interaction_matrix"])
+        trained = dg.materialize(
+            [*defs.assets],  # type: ignore[list-item]
+            selection=dg.AssetSelection.assets("recommender_model", "user_recommendations"),
+            resources=defs.resources,
+            instance=instance,
+            run_config={"ops": {"recommender_model": {"config": {"search": False}}}},
+        )
+        assert trained.success
         logged = [
             str(record) for run in instance.get_runs() for record in instance.all_logs(run.run_id)
+        ]
+        # The instance's own files: captured stdout/stderr of every step (dbt's output too).
+        logged += [
+            p.read_bytes().decode(errors="replace")
+            for p in Path(instance.root_directory).rglob("*")
+            if p.is_file()
         ]
     assert not [line for line in logged if s3_server.secret_access_key in line]
 
@@ -174,6 +203,18 @@ def test_landing_to_analytics_on_s3(
             assert fs.get_file_info(uri.removeprefix("s3://")).size > 0, uri
     markdown = fs.open_input_stream(report[0]["markdown_uri"].removeprefix("s3://")).read()
     assert report[0]["week"].encode() in markdown
+
+    interactions = lake.read("ml", "interaction_matrix")
+    assert pc.sum(interactions.column("plays")).as_py() == truth.num_rows
+    assert lake.read("ml", "user_recommendations").num_rows > 0
+    [version] = client_for(settings.mlflow_tracking_uri).search_model_versions(
+        "name = 'recommender'"
+    )
+    assert version.source.startswith(f"{settings.mlflow_artifact_root}/")
+    artifacts = fs.get_file_info(
+        FileSelector(settings.mlflow_artifact_root.removeprefix("s3://"), recursive=True)
+    )
+    assert any(info.path.endswith("/arrays.npz") for info in artifacts)
 
     # Nothing went to a local lake, and the S3 secret is in no file dbt or the warehouse left.
     assert not (settings.data_dir / "lake").exists()
