@@ -165,3 +165,30 @@ def test_a_playlist_write_back_audits_each_call_spotify_accepted(configured: Aud
         assert record["details"]["spotify_playlist_id"] == "pl1"
         assert record["run_id"] == run_id and record["step_key"] == "playlist_write_plan"
     assert records[-1]["details"]["snapshot_after"] == "snap3"
+
+
+def test_a_retention_deletion_is_audited_once_with_its_days(
+    configured: AuditLog, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from spotify_agent_assets.lake import ParquetLake
+    from spotify_agent_assets.lake.table_contract import arrow_schema
+    from spotify_agent_assets.maintenance.retention import apply_stream_retention
+    from spotify_agent_assets.streams.tables import STREAM_EVENTS, STREAM_QUARANTINE
+
+    lake = ParquetLake(str(tmp_path / "lake"))
+    for contract in (STREAM_EVENTS, STREAM_QUARANTINE):
+        for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+            lake.write(arrow_schema(contract).empty_table(), "streams", contract.name, day)
+    run_id = str(uuid.uuid4())
+    with use_context(TraceContext(run_id, "apply_retention")):
+        apply_stream_retention(lake, dt.date(2026, 10, 3))
+        apply_stream_retention(lake, dt.date(2026, 10, 3))  # nothing left to delete
+    (record,) = read_records(configured.directory)
+    assert record["action"] == "retention_delete" and record["run_id"] == run_id
+    assert record["details"]["cutoff"] == "2026-10-03"
+    assert record["details"]["partitions_deleted"] == {
+        "stream_events": ["2026-10-01", "2026-10-02"],
+        "stream_quarantine": ["2026-10-01", "2026-10-02"],
+    }
