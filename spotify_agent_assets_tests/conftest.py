@@ -202,12 +202,15 @@ def postgres_dagster_home(
     tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """``DAGSTER_HOME`` holding the production ``dagster.yaml``, its ``DAGSTER_PG_*`` variables
-    pointing at a fresh database on the local PostgreSQL (set for the test's duration)."""
-    import shutil
+    pointing at a fresh database on the local PostgreSQL (set for the test's duration).
 
+    Without its S3 compute logs: those need an S3 server, and
+    ``s3_chain/test_compute_logs.py`` tests them against one."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(TESTS_DIR.parent / "dagster.yaml", home / "dagster.yaml")
+    instance_config = yaml.safe_load((TESTS_DIR.parent / "dagster.yaml").read_text())
+    instance_config.pop("compute_logs", None)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config, sort_keys=False))
     for key, value in {
         "DAGSTER_HOME": str(home),
         "DAGSTER_PG_HOST": "127.0.0.1",

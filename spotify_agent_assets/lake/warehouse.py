@@ -27,7 +27,7 @@ T = TypeVar("T")
 LOCK_RETRY_SECONDS = 30.0
 # DuckDB would otherwise fetch extensions from the internet, which production may not reach.
 CONNECTION_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-S3_SECRET_NAME = "lake_s3"
+S3_SECRET_NAME = "lake_s3"  # noqa: S105 -- the name of a DuckDB secret, not a credential
 
 
 def httpfs_extension_path() -> Path:
@@ -95,7 +95,7 @@ class Warehouse:
         source += "union_by_name = true)"
         with self.writer() as connection:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            connection.execute(f"CREATE OR REPLACE VIEW {schema}.{view} AS SELECT * FROM {source}")
+            connection.execute(f"CREATE OR REPLACE VIEW {schema}.{view} AS SELECT * FROM {source}")  # noqa: S608 -- validated, quoted names; escaped path literal
         return name
 
     def views(self) -> list[str]:
@@ -156,7 +156,7 @@ class Warehouse:
         )
         try:
             if self.lake.s3 is not None:
-                _prepare_s3(connection, self.lake.s3, scope=self.lake.root)
+                prepare_s3(connection, self.lake.s3, scope=self.lake.root)
         except BaseException:
             connection.close()
             raise
@@ -179,13 +179,17 @@ def lake_connection(lake: ParquetLake) -> Iterator[duckdb.DuckDBPyConnection]:
         connection = duckdb.connect(config={**CONNECTION_CONFIG, "temp_directory": spill})
         try:
             if lake.s3 is not None:
-                _prepare_s3(connection, lake.s3, scope=lake.root)
+                prepare_s3(connection, lake.s3, scope=lake.root)
             yield connection
         finally:
             connection.close()
 
 
-def _prepare_s3(connection: duckdb.DuckDBPyConnection, settings: S3Settings, scope: str) -> None:
+def prepare_s3(connection: duckdb.DuckDBPyConnection, settings: S3Settings, scope: str) -> None:
+    """Let ``connection`` read ``scope`` (an ``s3://`` prefix): httpfs loaded from the wheel's
+    file, never downloaded, and the credentials as a TEMPORARY secret (memory only, so none
+    reaches a database file). The dbt models' connections use it too (`analytics_dbt.duckdb_s3`).
+    """
     # LOAD takes no parameters; the path is ours (site-packages) and escaped anyway.
     connection.execute(f"LOAD {quote_literal(str(httpfs_extension_path()))}")
     options = ["TYPE s3", "REGION ?", "SCOPE ?"]

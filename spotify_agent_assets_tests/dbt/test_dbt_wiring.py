@@ -205,19 +205,6 @@ def test_automation_follows_new_data_despite_partitions_never_written() -> None:
     assert not set(_requested(tick)) & DAILY, _requested(tick)
 
 
-def test_an_s3_lake_fails_before_dbt_starts(tmp_path: Path) -> None:
-    lake = LakeResource(lake_root="s3://bucket/lake", warehouse_path=str(tmp_path / "w.duckdb"))
-    result = dg.materialize(
-        [analytics_dbt_models],
-        resources={"lake": lake, "dbt": build_dbt_resource(load_settings({}))},
-        raise_on_error=False,
-    )
-    assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "cannot read an s3:// lake" in failure.message
-    assert not (tmp_path / "w.duckdb").exists()
-
-
 def test_the_writer_lock_queues_a_second_holder(tmp_path: Path) -> None:
     lock_path = tmp_path / "warehouse.duckdb.lock"
     held, waits = threading.Event(), []
