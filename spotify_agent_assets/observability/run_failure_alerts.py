@@ -31,6 +31,7 @@ from spotify_agent_assets.maintenance.alerts import scrub_event
 from spotify_agent_assets.maintenance.health_results import redact
 
 LOGGER_NAME = "run_failure_alerts"
+TICK_LOGGER_NAME = "tick_failure_alerts"
 SOURCE = "spotify_agent_assets.run_failure_alerts"
 MAX_MESSAGE_CHARS = 500
 RUN_LEVEL = "(run)"
@@ -53,13 +54,16 @@ class FailedStep:
 
 @dataclass(frozen=True)
 class RunFailure:
-    """What a run failure sensor knows about the failed run."""
+    """What a run failure sensor knows about the failed run; or, with ``kind`` ``sensor`` or
+    ``schedule``, a failed tick of that instigator (``job_name`` its name, ``run_id`` the
+    tick's id)."""
 
     run_id: str
     job_name: str
     message: str
     steps: tuple[FailedStep, ...] = ()
     partition: str | None = None
+    kind: str = "run"
 
 
 @dataclass(frozen=True)
@@ -72,17 +76,24 @@ class FailureAlert:
     error_class: str
     message: str
     partition: str | None
+    kind: str = "run"
 
     @property
     def fingerprint(self) -> list[str]:
+        if self.kind != "run":  # one issue per sensor or schedule, whatever its tick
+            return [TICK_LOGGER_NAME, self.kind, self.job_name]
         return [LOGGER_NAME, self.job_name, self.step_key]
 
     @property
     def dedup_key(self) -> str:
+        if self.kind != "run":
+            return f"tick_failure:{self.kind}:{self.job_name}"
         return f"run_failure:{self.job_name}:{self.step_key}"
 
     @property
     def summary(self) -> str:
+        if self.kind != "run":
+            return f"{self.kind} {self.job_name} failed: {self.error_class}: {self.message}"
         where = "" if self.step_key == RUN_LEVEL else f" at step {self.step_key}"
         return f"run of {self.job_name} failed{where}: {self.error_class}: {self.message}"
 
@@ -118,6 +129,7 @@ def failure_alerts(failure: RunFailure, secrets: Sequence[str]) -> list[FailureA
             error_class=step.error_class,
             message=clean(step.message),
             partition=failure.partition,
+            kind=failure.kind,
         )
         for step in steps
     ]
@@ -126,18 +138,17 @@ def failure_alerts(failure: RunFailure, secrets: Sequence[str]) -> list[FailureA
 def sentry_event(alert: FailureAlert) -> dict[str, object]:
     """The Sentry event of ``alert``: fingerprinted by job and step, tagged with the run id
     and error class, no stack trace."""
-    tags = {
-        "job": alert.job_name,
-        "step": alert.step_key,
-        "dagster_run_id": alert.run_id,
-        "error_class": alert.error_class,
-    }
+    if alert.kind == "run":
+        tags = {"job": alert.job_name, "step": alert.step_key, "dagster_run_id": alert.run_id}
+    else:
+        tags = {alert.kind: alert.job_name, "dagster_tick_id": alert.run_id}
+    tags["error_class"] = alert.error_class
     if alert.partition:
         tags["partition"] = alert.partition
     return {
         "message": alert.summary,
         "level": "error",
-        "logger": LOGGER_NAME,
+        "logger": alert.fingerprint[0],
         "fingerprint": alert.fingerprint,
         "tags": tags,
         "extra": {"error_message": alert.message},
@@ -169,7 +180,7 @@ def failure_requests(
                     "group": "dagster_runs",
                     "class": alert.error_class,
                     "custom_details": {
-                        "run_id": alert.run_id,
+                        "run_id" if alert.kind == "run" else "tick_id": alert.run_id,
                         "step": alert.step_key,
                         "partition": alert.partition,
                     },
@@ -177,7 +188,7 @@ def failure_requests(
             }
             requests.append(("pagerduty", alert.step_key, _json_request(settings, body)))
         if enabled["slack"]:
-            text = f"[error] {alert.summary} (run {alert.run_id})"
+            text = f"[error] {alert.summary} ({_subject(alert.kind)} {alert.run_id})"
             request = HttpRequest(
                 str(settings.slack_webhook_url),
                 {"Content-Type": "application/json"},
@@ -224,6 +235,11 @@ def raise_if_undelivered(failure: RunFailure, outcomes: Sequence[ChannelOutcome]
             for o in lost
         )
         raise AlertDeliveryError(
-            f"the failure alert of run {failure.run_id} ({failure.job_name}) was not delivered: "
+            f"the failure alert of {_subject(failure.kind)} {failure.run_id} ({failure.job_name}) "
+            f"was not delivered: "
             f"{detail}"
         )
+
+
+def _subject(kind: str) -> str:
+    return "run" if kind == "run" else "tick"

@@ -20,6 +20,7 @@ from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsRe
 from spotify_agent_assets.defs.maintenance import health
 from spotify_agent_assets.defs.observability.run_failure_sensor import (
     RUN_FAILURE_SENSORS,
+    failed_tick_alert_sensor,
     run_failure_alert_sensor,
 )
 from spotify_agent_assets.defs.resources import build_resources
@@ -157,7 +158,8 @@ def test_the_sensor_ticks_as_the_daemon_runs_it_over_the_project_resources(
 ) -> None:
     """Through the sensor's own evaluation (cursor, run matching, resources from the
     definitions): the first tick only sets the cursor, the next alerts the failed run."""
-    (sensor,) = RUN_FAILURE_SENSORS
+    sensor = run_failure_alert_sensor
+    assert sensor in RUN_FAILURE_SENSORS
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # No job list: a run status sensor then monitors every job of its own code location.
     assert not sensor._monitored_jobs and not sensor._monitor_all_code_locations
@@ -238,3 +240,59 @@ def test_a_webhook_path_stays_out_of_urllib3_debug_logs(caplog: pytest.LogCaptur
     assert not any(SLACK_TOKEN in m for m in messages)
     # The filter is removed afterwards: other requests' paths are logged as before.
     assert not logging.getLogger("urllib3.connectionpool").filters
+
+
+def test_a_failed_sensor_tick_is_alerted_by_the_tick_reporter_through_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sensor daemon's own iteration evaluates a sensor that fails and the reporter; the
+    failure reaches every channel, one issue per sensor, its secret and listener id scrubbed."""
+    import logging
+    import sys
+    import time
+
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget, freeze_time
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._daemon.sensor import execute_sensor_iteration
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name="spotify_agent_assets_tests.observability.run_failure_location",
+            attribute="defs",
+            working_directory=str(Path(__file__).parents[2]),
+        ),
+        location_name="tick_test_location",
+    )
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, three_receivers() as rx:
+        for name, value in {
+            **channel_config(rx),
+            "AWS_SECRET_ACCESS_KEY": PLANTED,
+        }.items():
+            if isinstance(value, str):
+                monkeypatch.setenv(name.upper(), value)
+        # Two daemon iterations a minute apart (the daemon's order of sensors is its own, so
+        # the reporter sees the first failure in the first iteration or in the second).
+        with WorkspaceProcessContext(instance, InProcessTestWorkspaceLoadTarget(origin)) as ctx:
+            start = time.time()
+            for offset in (0, 61):
+                with freeze_time(start + offset):
+                    list(execute_sensor_iteration(ctx, logging.getLogger("test"), None, None))
+        events = rx["sentry"].sentry_events()
+        assert 1 <= len(events) <= 2
+        assert all(e["fingerprint"] == events[0]["fingerprint"] for e in events)
+        event = events[0]
+        (page, *_) = rx["pagerduty"].json_bodies()
+        (slack, *_) = rx["slack"].json_bodies()
+        bodies = b"".join(r.body for receiver in rx.values() for r in receiver.accepted())
+    assert event["fingerprint"] == ["tick_failure_alerts", "sensor", "broken_landing_sensor"]
+    assert event["tags"]["error_class"] == "OSError"
+    assert event["message"].startswith("sensor broken_landing_sensor failed: OSError: cannot list")
+    assert page["dedup_key"] == "tick_failure:sensor:broken_landing_sensor"
+    assert "sensor broken_landing_sensor failed" in slack["text"]
+    assert PLANTED.encode() not in bodies and b"raw-listener-77" not in bodies
+    # The reporter runs by default beside the run-failure sensor.
+    assert failed_tick_alert_sensor in RUN_FAILURE_SENSORS
+    assert failed_tick_alert_sensor.default_status == dg.DefaultSensorStatus.RUNNING
