@@ -16,7 +16,6 @@ Imported by the dbt step only (dagster-dbt is a run-time import, see `dbt_run`).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -112,7 +111,11 @@ def _release_adapter(invocation: DbtCliInvocation) -> None:
     # dbt-duckdb keeps its database open across connections (keep_open: our profile loads a
     # plugin); its connection manager's environment owns it.
     manager = type(adapter.connections)
-    if hasattr(manager, "env") and hasattr(manager, "close_all_connections"):
-        with contextlib.suppress(Exception):  # no environment was created: nothing is open
-            manager.env().close()
-        manager.close_all_connections()
+    if not (hasattr(manager, "env") and hasattr(manager, "close_all_connections")):
+        return  # not dbt-duckdb: its connections were closed above
+    try:
+        environment = manager.env()
+    except Exception:  # dbt-duckdb's bare Exception when no environment was ever created
+        return
+    environment.close()
+    manager.close_all_connections()
