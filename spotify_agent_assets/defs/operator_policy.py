@@ -10,7 +10,9 @@ An owner set on an asset itself wins (a dbt model's ``meta.dagster.owners`` or i
 owner, the activation assets' ``OWNERS``); the policy only fills what is empty.
 """
 
+import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -33,12 +35,42 @@ GROUP_OWNERS: Mapping[str, tuple[str, ...]] = {
 }
 
 CODE_REFERENCES_KEY = "dagster/code_references"
+# The folder holding spotify_agent_assets/ and dbt_project/: the repository's root.
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
-def apply_operator_policy(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+def apply_operator_policy(
+    assets: Sequence[dg.AssetsDefinition],
+    source_url: str | None = None,
+    source_branch: str = "main",
+) -> list[dg.AssetsDefinition]:
     """``assets`` with a code reference on each one lacking it, and its group's owners where it
-    names none."""
-    return with_group_owners(with_missing_code_references(assets))
+    names none. With ``source_url`` (a GitHub or GitLab repository, `AgentSettings.source_url`)
+    the references link to ``source_branch`` there rather than to files on this machine."""
+    referenced = with_missing_code_references(assets)
+    if source_url:
+        referenced = linked_to_repository(referenced, source_url, source_branch)
+    return with_group_owners(referenced)
+
+
+def linked_to_repository(
+    assets: Sequence[dg.AssetsDefinition], url: str, branch: str
+) -> list[dg.AssetsDefinition]:
+    """Local file references as URLs of the same files in the repository at ``url``.
+
+    Paths are mapped from the repository root (the folder holding this package), so the SQL
+    files of dbt models link as well as the Python ones.
+    """
+    mapping = dg.AnchorBasedFilePathMapping(
+        local_file_anchor=REPOSITORY_ROOT, file_anchor_path_in_repository=""
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return list(
+            dg.link_code_references_to_git(
+                list(assets), git_url=url, git_branch=branch, file_path_mapping=mapping
+            )
+        )
 
 
 def with_missing_code_references(

@@ -155,3 +155,36 @@ def test_a_partitioned_write_logs_how_far_it_is(monkeypatch: pytest.MonkeyPatch)
         "stream_events: 3/4",
     ]
     assert lines[-1].endswith("(last 2026-01-03)")
+
+
+def test_references_link_to_the_repository_when_its_url_is_set() -> None:
+    """With SPOTIFY_AGENT_SOURCE_URL the UI links each asset to its file on GitHub (or GitLab),
+    dbt models to their SQL file, at the configured branch."""
+    from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
+    from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+
+    linked = apply_operator_policy(
+        [*ANALYTICS_ASSETS, *DBT_ASSETS],
+        source_url="https://github.com/example/spotify_agent_assets",
+        source_branch="release",
+    )
+    urls = {
+        key.to_user_string(): [r.url for r in metadata[CODE_REFERENCES_KEY].code_references]
+        for asset in linked
+        for key, metadata in asset.metadata_by_key.items()
+    }
+    base = "https://github.com/example/spotify_agent_assets/tree/release/"
+    (trends,) = urls["artist_trends"]
+    assert trends.startswith(base + "spotify_agent_assets/defs/analytics/assets.py#L")
+    assert urls["dim_track"] == [base + "dbt_project/models/analytics/dim_track.sql"]
+
+
+def test_a_source_url_that_dagster_cannot_link_fails_at_load() -> None:
+    from spotify_agent_assets.environment import EnvironmentConfigError, load_settings
+
+    settings = load_settings({"SPOTIFY_AGENT_SOURCE_URL": "https://github.com/example/repo/"})
+    assert settings.source_url == "https://github.com/example/repo"
+    assert settings.source_branch == "main"
+    assert load_settings({}).source_url is None
+    with pytest.raises(EnvironmentConfigError, match="SPOTIFY_AGENT_SOURCE_URL must be the https"):
+        load_settings({"SPOTIFY_AGENT_SOURCE_URL": "git@example.org:repo.git"})
