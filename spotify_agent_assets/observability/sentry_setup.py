@@ -144,6 +144,9 @@ def init_sentry(
         # Should another integration send logs all the same, they pass the scrubber too.
         before_send_log=before_send,
         send_client_reports=False,
+        # No sentry-trace/baggage headers on our requests to Spotify and the alert channels:
+        # the trace context they carry is OpenTelemetry's (observability/http_trace.py).
+        trace_propagation_targets=[],
         **options,
     )
     _initialised_dsn = dsn

@@ -318,6 +318,8 @@ def test_a_full_run_leaves_no_secret_and_no_raw_listener_id_anywhere(
     compute_logs = [p for p in home.rglob("*") if p.suffix in (".out", ".err") and p.is_file()]
     assert compute_logs, "no compute log was captured, so their scan proved nothing"
     assert scanned > 100, f"only {scanned} files scanned"
+    audit = [p for p in settings.audit_log_dir.glob("audit-*.jsonl") if p.stat().st_size]
+    assert audit, "no audit record was written, so their scan proved nothing"
     # And the same scan does see a leak in the data dir, in a compute log's place.
     leak = compute_logs[0].with_name("leaked.err")
     leak.write_text(f"oops {secrets['SPOTIFY_REFRESH_TOKEN']} and {raw_ids[0]}")
