@@ -115,8 +115,9 @@ def test_asset_graph_shows_every_group_with_its_lineage(page: Any, ui: DagsterUi
     assert {"spotify", "spotify_history", "streams", "analytics", "ml", "audio"} <= set(groups)
 
     page.goto(f"{ui.url}/asset-groups")
+    graph = page.locator("svg foreignObject")  # the nodes drawn, not the side bar's list
     for group in groups:  # the global lineage: one box per group
-        page.get_by_text(group, exact=True).first.wait_for()
+        graph.get_by_text(group, exact=True).first.wait_for()
     save_screenshot(page, "asset-lineage")
 
     # The graph draws only the nodes in view and shortens names when zoomed out: a screen
@@ -134,7 +135,7 @@ def test_asset_graph_shows_every_group_with_its_lineage(page: Any, ui: DagsterUi
         } - members
         page.goto(f"{ui.url}/locations/{LOCATION}/asset-groups/{group}")
         for name in sorted(members | neighbours):
-            page.get_by_text(name, exact=True).first.wait_for(state="attached")
+            graph.get_by_text(name, exact=True).first.wait_for(state="attached")
 
 
 def test_one_daily_partition_launched_from_the_ui_succeeds(page: Any, ui: DagsterUi) -> None:
