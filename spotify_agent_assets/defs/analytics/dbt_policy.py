@@ -8,6 +8,7 @@ takes a dbt resource's properties, as ``manifest.json`` holds them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,11 @@ RECENT_DAYS_LOOKBACK = timedelta(days=2)
 # Daily-partitioned inputs that a daily model reads for its own day (declared in the model with
 # ``-- depends_on: {{ source(...) }}``, so each model partition depends on that day's partition).
 DAY_SOURCES = ("stream_events", "artist_snapshots")
+# Day sources whose newest partition is older than the daily models' own: artist_snapshots ends
+# with yesterday (a finished day), the models include today (stream_events does). Today's model
+# partition reads no snapshot yet; without this mapping Dagster refuses any run or backfill
+# that includes today ("depends on non-existent partitions").
+SHORTER_DAY_SOURCES = ("artist_snapshots",)
 # dbt's layer prefixes for models that restate their inputs (views and intermediate models):
 # they are rebuilt whenever a source table is written, which says nothing about which day moved.
 RESTATING_LAYER_PREFIXES = ("stg_", "int_")
@@ -54,6 +60,18 @@ def group_name(props: ResourceProps) -> str | None:
 def freshness_policy(props: ResourceProps) -> dg.FreshnessPolicy | None:
     # The daily models are what analysts and alerts read; stale means broken automation.
     return DAILY_MODEL_FRESHNESS if is_daily_model(props) else None
+
+
+def partition_mapping(props: ResourceProps, upstream_unique_id: str) -> dg.PartitionMapping | None:
+    """How a daily model's day maps onto ``upstream_unique_id``'s days: the same day, allowed to be
+    missing where the upstream's partitions end before the model's (``SHORTER_DAY_SOURCES``)."""
+    name = upstream_unique_id.rsplit(".", 1)[-1]
+    if not (is_daily_model(props) and name in SHORTER_DAY_SOURCES):
+        return None
+    with warnings.catch_warnings():
+        # Beta in Dagster 1.13; it would warn on every load of the code location.
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 
 
 def automation_condition(props: ResourceProps) -> dg.AutomationCondition | None:

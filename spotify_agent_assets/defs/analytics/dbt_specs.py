@@ -114,7 +114,14 @@ class DbtSpecBuilder:
                     for key, value in upstream.metadata.items()
                     if not key.startswith(DBT_NAMESPACE)
                 }
-            deps.setdefault(upstream.key, dg.AssetDep(upstream.key, metadata=dep_metadata))
+            deps.setdefault(
+                upstream.key,
+                dg.AssetDep(
+                    upstream.key,
+                    metadata=dep_metadata,
+                    partition_mapping=dbt_policy.partition_mapping(props, upstream_id),
+                ),
+            )
         metadata: dict[str, Any] = {**_table_metadata(props), UNIQUE_ID_KEY: unique_id}
         if adapter:
             metadata["dagster/storage_kind"] = adapter
