@@ -16,6 +16,8 @@ from spotify_agent_assets.recommend.params import DEFAULT_PARAMS, RecommenderPar
 from spotify_agent_assets.recommend.training import train_recommender
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from spotify_agent_assets.recommend.model import RecommenderModel
@@ -53,9 +55,11 @@ def search_params(
     k: int = 10,
     candidates: list[RecommenderParams] | None = None,
     device: str | None = None,
+    on_candidate: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> SearchResult:
     """The best of ``candidates`` (default ``default_candidates()``) on ``validation``. Its
-    model is kept, so the winner is not trained a second time."""
+    model is kept, so the winner is not trained a second time. ``on_candidate(done, total,
+    row)`` is told after each training (its settings and metrics), to report progress."""
     import pandas as pd
 
     tried = candidates if candidates is not None else default_candidates()
@@ -67,6 +71,8 @@ def search_params(
         model = train_recommender(train, seed=seed, params=params, device=device)
         metrics = evaluate_recommender(model, train, validation, k=k)
         rows.append({"candidate": position, **params.as_dict(), **metrics})
+        if on_candidate is not None:
+            on_candidate(position + 1, len(tried), rows[-1])
         # Strictly better only: on a tie the earlier candidate stays, as in the table's order.
         if best is None or (metrics["ndcg"], metrics["recall"]) > best[0]:
             best = ((metrics["ndcg"], metrics["recall"]), model, metrics)

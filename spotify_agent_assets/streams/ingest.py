@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,12 +123,14 @@ def ingest_files(
     now: dt.datetime | None = None,
     spill_directory: str | None = None,
     erased: Collection[str] = frozenset(),
+    on_file: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Ingest landing files; ``existing`` is the current content of the days they may touch
     (see ``affected_days``), used to drop events already stored. The new events wait on
     local disk (``event_spill``, under ``spill_directory``, default the system's temporary
     folder) until ``close`` on the result, or its collection. Records of listeners whose
-    ledger digest is in ``erased`` (``erased_listeners``) are dropped as they are read."""
+    ledger digest is in ``erased`` (``erased_listeners``) are dropped as they are read.
+    ``on_file(done, total)`` is told after each file, readable or not (progress)."""
     import numpy as np
 
     quarantined_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -142,8 +144,11 @@ def ingest_files(
     quarantine_parts: list[pa.Table] = []
     unreadable: list[UnreadableFileError] = []
     files_read = 0
+    paths = list(paths)
     try:
-        for outcome in _read_files(list(paths), key, filesystem, digests, erased):
+        for done, outcome in enumerate(_read_files(paths, key, filesystem, digests, erased), 1):
+            if on_file is not None:
+                on_file(done, len(paths))
             if isinstance(outcome, UnreadableFileError):
                 unreadable.append(outcome)
                 continue

@@ -16,7 +16,7 @@ import datetime as dt
 import posixpath
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -109,15 +109,22 @@ def rebuild_partitions(
     *,
     now: dt.datetime | None = None,
     erased: Collection[str] = frozenset(),
+    on_file: Callable[[int, int], None] | None = None,
 ) -> RebuiltPartitions:
     """Events of ``days`` from every file touching them; raises
     ``UnreadableLandingFilesError`` (before anything is returned) if any of them is
-    unreadable. Erased listeners (ledger digests in ``erased``) are left out."""
+    unreadable. Erased listeners (ledger digests in ``erased``) are left out. ``on_file``
+    follows the reading (``ingest_files``)."""
     days = sorted(set(days))
     by_day = index.files_by_day(days)
     files = index.files_for(days)
     result = ingest_files(
-        [f.file.path for f in files], key, filesystem=filesystem, now=now, erased=erased
+        [f.file.path for f in files],
+        key,
+        filesystem=filesystem,
+        now=now,
+        erased=erased,
+        on_file=on_file,
     )
     if result.unreadable:
         result.close()

@@ -195,6 +195,32 @@ def test_metadata_shows_breakouts_anomalies_and_the_report(materialized):
     assert report["dagster/row_count"].value == 32
 
 
+def test_metadata_charts_show_top_artists_and_the_newest_incident(materialized):
+    """Plots an operator reads in the UI: an SVG in Markdown metadata (plots/asset_charts)."""
+    import base64
+    import re
+
+    _, result = materialized
+    images = {}
+    for asset, key in (
+        ("artist_trends", "streams_chart"),
+        ("streaming_anomalies", "observed_vs_expected_chart"),
+    ):
+        markdown = _metadata(result, asset)[key].value
+        (data,) = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", markdown)
+        images[asset] = base64.b64decode(data).decode()
+        assert len(markdown) < 30_000
+    assert images["artist_trends"].count("<polyline") >= 5  # the top five artists' lines
+    # The newest artist incident of the sample month is the level shift of the artist who
+    # broke out (see the breakouts table above); its expected streams are a hollow dot.
+    caption = _metadata(result, "streaming_anomalies")["observed_vs_expected_chart"].value
+    assert caption.startswith(
+        "Daily streams of Luca Bellandi, the artist of the newest incident (2026-10-20, "
+        "level_shift up)"
+    )
+    assert images["streaming_anomalies"].count("fill='white' stroke='#d62728'") >= 1
+
+
 def test_key_and_schema_checks_pass_on_the_stored_tables(materialized):
     _, result = materialized
     evaluations = {

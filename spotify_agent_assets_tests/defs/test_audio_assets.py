@@ -3,8 +3,10 @@ bad files: quarantine, accuracy against the ground truth, classification, increm
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,6 +221,15 @@ def test_a_second_run_without_new_files_analyses_nothing(runs: AudioRuns) -> Non
     assert catalog["files_read"] == len([c for c, _ in BAD_FILES.values() if c != "outside_zone"])
     for name, rows in runs.tables_after_first.items():
         assert runs.table(name) == rows, name
+
+
+def test_the_tempo_histogram_counts_every_track_with_a_tempo(runs: AudioRuns) -> None:
+    markdown = audio_metadata(runs.first, "audio_features")["tempo_histogram"]
+    svg = base64.b64decode(markdown.split(";base64,")[1].rstrip(")")).decode()
+    counts = [int(n) for n in re.findall(r"<title>[^<]*: (\d+)</title>", svg)]
+    with_tempo = [r for r in runs.table("audio_features") if r["tempo_bpm"] is not None]
+    assert sum(counts) == len(with_tempo) > 350  # most of the 507 clips have a pulse
+    assert len(markdown) < 30_000
 
 
 def test_progress_is_logged_during_the_batch(runs: AudioRuns) -> None:

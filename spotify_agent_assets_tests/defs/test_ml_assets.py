@@ -4,6 +4,7 @@ for the same training, and a worse model does not become champion."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 
@@ -126,6 +127,10 @@ def test_interaction_matrix_counts_every_play_under_pseudonyms_and_reruns_alike(
     assert v1_again["reused_version"] is True
     assert v1["ndcg_at_10"] == v1_again["ndcg_at_10"]  # same data, same seed: same metrics
     assert v1["ndcg_at_10"] > v1["baseline_ndcg_at_10"]
+    # The same numbers as a chart in the UI (plots/asset_charts.model_against_baseline).
+    chart = base64.b64decode(v1["metrics_chart"].split(";base64,")[1].rstrip(")")).decode()
+    assert f"model ndcg@10: {v1['ndcg_at_10']:.4g}</title>" in chart
+    assert f"popularity baseline ndcg@10: {v1['baseline_ndcg_at_10']:.4g}</title>" in chart
     assert check1.passed and check2.passed
     assert v2["model_version"] == "recommender/2"
     assert v2["champion_version"] == "recommender/1"

@@ -174,8 +174,20 @@ def test_the_search_picks_the_candidate_that_scores_best(
     train, validation = small_split
     starved = RecommenderParams(factors=1, iterations=2)
     good = RecommenderParams(iterations=8)
-    result = search_params(train, validation, candidates=[starved, good])
+    told: list[tuple[int, int, dict]] = []
+    result = search_params(
+        train,
+        validation,
+        candidates=[starved, good],
+        on_candidate=lambda done, total, row: told.append((done, total, row)),
+    )
     assert result.params == good
+    # Progress after each training, with the settings and metrics it gives the table.
+    assert [(done, total, row["factors"]) for done, total, row in told] == [
+        (1, 2, 1),
+        (2, 2, good.factors),
+    ]
+    assert told[1][2]["ndcg"] == result.metrics["ndcg"]
     assert result.table["ndcg"].is_monotonic_decreasing
     assert len(result.table) == 2 and result.table["factors"].tolist() == [good.factors, 1]
     # The winner's model comes back trained: no second training of the same settings.

@@ -274,7 +274,9 @@ def test_unreadable_file_is_reported_and_the_rest_lands(landing: Path) -> None:
     good = write_jsonl(landing / "good.jsonl", [event("e1", "u1", "2026-10-05T10:00:00Z")])
     bad = landing / "bad.parquet"
     bad.write_bytes(b"PAR1 this is not really parquet")
-    result = ingest_files([bad, good], KEY, now=NOW)
+    told: list[tuple[int, int]] = []
+    result = ingest_files([bad, good], KEY, now=NOW, on_file=lambda *p: told.append(p))
+    assert told == [(1, 2), (2, 2)]  # progress counts the unreadable file too
     assert result.files_read == 1
     [error] = result.unreadable
     assert error.path == str(bad)

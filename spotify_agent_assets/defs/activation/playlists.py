@@ -24,7 +24,6 @@ from spotify_agent_assets.defs.activation.playlist_resources import (
     PlaylistSpecsResource,
     SpotifyUserResource,
 )
-from spotify_agent_assets.defs.code_references import with_code_references
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import api_metadata, contract_metadata, markdown_table
@@ -322,7 +321,7 @@ def playlist_write_plan(
     )
 
 
-ASSETS = with_code_references([curated_playlists, playlist_write_plan])
+ASSETS = [curated_playlists, playlist_write_plan]
 CHECKS = [
     build_table_checks(ACTIVATION_GROUP, contract)
     for contract in (CURATED_PLAYLISTS, PLAYLIST_WRITE_PLAN)

@@ -16,7 +16,6 @@ import pyarrow as pa
 from spotify_agent_assets.activation.alert_tables import ACTIVATION_GROUP
 from spotify_agent_assets.activation.social_tables import SOCIAL_MEDIA_METRICS
 from spotify_agent_assets.defs.activation.social_resources import SocialMediaResource
-from spotify_agent_assets.defs.code_references import with_code_references
 from spotify_agent_assets.defs.spotify.partitions import SNAPSHOT_DAYS
 from spotify_agent_assets.defs.spotify.quarantine import (
     quarantine_check_result,
@@ -163,7 +162,7 @@ social_media_schedule = dg.build_schedule_from_partitioned_job(
     ),
 )
 
-ASSETS: list = with_code_references([social_media_metrics])
+ASSETS: list = [social_media_metrics]
 CHECKS: list = [build_table_checks(ACTIVATION_GROUP, SOCIAL_MEDIA_METRICS)]
 JOBS: list = [social_media_job]
 SCHEDULES: list = [social_media_schedule]

@@ -119,6 +119,8 @@ ANOMALIES_SQL = """
 """
 
 REPORT_FILES_DIR = "files"
+# What the metadata charts read of METRICS_SQL's rows.
+CHART_COLUMNS = ["date", "artist_id", "artist_name", "streams"]
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
 
@@ -170,7 +172,9 @@ def _complete_days(connection: Any, previous_as_of: date | None) -> tuple[date, 
     if as_of is None:
         raise dg.Failure(
             "analytics.artist_daily_metrics has no complete day (is_complete) yet: the "
-            "analytics are computed as of the last day that has ended, never the day in progress",
+            "analytics are computed as of the last day that has ended, never the day in progress; "
+            "ingest a day that has ended (a stream_events partition before today, UTC) and "
+            "rebuild its daily dbt models, then run this again",
             allow_retries=False,
         )
     return as_of, first_day
@@ -206,6 +210,7 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     """
     from spotify_agent_assets.analytics.trends import LOOKBACK_DAYS
     from spotify_agent_assets.analytics.trends import artist_trends as compute_trends
+    from spotify_agent_assets.plots.asset_charts import top_artist_streams
 
     previous = previous_run(context, lake, ARTIST_TRENDS, [ARTIST_DAILY_METRICS])
     with _warehouse_reader(lake) as connection:
@@ -242,6 +247,9 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
                 )
             ),
             "trend_status_counts": dg.MetadataValue.json(_latest_status_counts(table)),
+            "streams_chart": dg.MetadataValue.md(
+                top_artist_streams(metrics.select(CHART_COLUMNS).to_pylist(), window.as_of)
+            ),
         },
     )
 
@@ -267,6 +275,7 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     """
     from spotify_agent_assets.analytics.anomalies import DEFAULT_PARAMS
     from spotify_agent_assets.analytics.anomalies import streaming_anomalies as detect
+    from spotify_agent_assets.plots.asset_charts import observed_against_expected
 
     previous = previous_run(
         context, lake, STREAMING_ANOMALIES, [ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY]
@@ -305,6 +314,11 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
             **_window_metadata(window),
             "incidents_by_kind": dg.MetadataValue.json(dict(sorted(counts.items()))),
             "method": dg.MetadataValue.text(DEFAULT_PARAMS.method()),
+            "observed_vs_expected_chart": dg.MetadataValue.md(
+                observed_against_expected(
+                    metrics.select(CHART_COLUMNS).to_pylist(), rows, window.as_of
+                )
+            ),
             "incidents": dg.MetadataValue.md(
                 markdown_table(
                     ["date", "level", "name", "kind", "streams", "expected", "q", "tracks"],

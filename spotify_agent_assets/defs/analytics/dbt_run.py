@@ -41,6 +41,7 @@ from spotify_agent_assets.analytics_dbt.project import PARTIAL_PARSE_FILE
 from spotify_agent_assets.analytics_dbt.row_counts import count_rows
 from spotify_agent_assets.analytics_dbt.run_vars import dbt_vars_arg
 from spotify_agent_assets.analytics_dbt.run_window import RunWindow, write_run_window
+from spotify_agent_assets.defs.analytics.dbt_columns import with_column_metadata
 from spotify_agent_assets.defs.analytics.dbt_resource import AnalyticsDbtResource
 from spotify_agent_assets.defs.analytics.dbt_specs import load_manifest
 from spotify_agent_assets.defs.analytics.dbt_translator import (
@@ -83,20 +84,12 @@ def run_dbt_build(
     """``dbt build`` of the step's selected models and tests; ``window`` is the days of the
     daily models (``None`` for the unpartitioned ones)."""
     warehouse = lake.warehouse()
-    if warehouse.lake.is_s3:
-        raise dg.Failure(
-            description=(
-                f"the dbt models cannot read an s3:// lake yet ({warehouse.lake.root}): the "
-                "dbt-duckdb profile loads no httpfs extension and creates no S3 secret"
-            ),
-            allow_retries=False,
-        )
     manifest = load_manifest(dbt.manifest_path)
     translator = AnalyticsDbtTranslator(RUN_TRANSLATOR_SETTINGS)
     args = [
         "build",
         "--vars",
-        dbt_vars_arg(warehouse.path),
+        dbt_vars_arg(warehouse.path, warehouse.lake.root),
         *selection_args(context, manifest, translator),
     ]
     # One target folder per invocation (manifest, compiled SQL, logs), named after the step
@@ -117,17 +110,22 @@ def run_dbt_build(
         # run's dbt can read this window.
         _set_run_window(warehouse, window)
         try:
-            invocation = cli.cli(
-                args,
-                manifest=manifest,
-                dagster_dbt_translator=translator,
-                target_path=target_path,
-                raise_on_error=False,
-            )
+            # dagster-dbt starts dbt with this process's environment: the lake's S3 settings
+            # go there, for the profile's plugin (`analytics_dbt.duckdb_s3`) to read.
+            with _child_environment(warehouse.lake.s3.as_environ() if warehouse.lake.s3 else {}):
+                invocation = cli.cli(
+                    args,
+                    manifest=manifest,
+                    dagster_dbt_translator=translator,
+                    target_path=target_path,
+                    raise_on_error=False,
+                )
             try:
-                results = list(step_results(context, invocation.stream()))
+                events = list(invocation.stream())
             finally:
                 _stop(invocation)
+            # dbt has exited and the lock is still ours: column schemas and lineage now.
+            results = list(step_results(context, with_column_metadata(context, invocation, events)))
         finally:
             # Cleared before the lock goes: dbt run by hand afterwards builds every day.
             _set_run_window(warehouse, None)
@@ -151,6 +149,26 @@ def run_dbt_build(
     error = invocation.get_error()
     if error is not None:
         raise error
+
+
+@contextlib.contextmanager
+def _child_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` while a child process is started, then as they were.
+
+    dagster-dbt takes no environment for dbt, only this process's; the lake resource's S3
+    settings (the same AWS variables in production, explicit values in tests) reach dbt so,
+    never through its vars or profile, which dbt writes into ``target/``.
+    """
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def selection_args(

@@ -179,6 +179,7 @@ def audio_features(
     from spotify_agent_assets.audio.features import EXTRACTOR_VERSION
     from spotify_agent_assets.audio.parallel import AnalysisProgress, AudioAnalysisPool
     from spotify_agent_assets.audio.recording import analyse_recording
+    from spotify_agent_assets.plots.asset_charts import feature_histogram
 
     catalog = [CatalogEntry.from_record(row) for row in audio_catalog.to_pylist()]
     analyses: dict[str, Any] = dict(
@@ -233,6 +234,9 @@ def audio_features(
             "audio_seconds_per_second": round(audio_seconds / elapsed, 1) if elapsed else 0.0,
             "status_counts": dg.MetadataValue.json(
                 dict(sorted(Counter(row["status"] for row in rows).items()))
+            ),
+            "tempo_histogram": dg.MetadataValue.md(
+                feature_histogram([row.get("tempo_bpm") for row in rows], "tempo", "BPM")
             ),
         },
     )

@@ -12,6 +12,7 @@ row count and that schema, column descriptions included.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 # Error messages list at most this many dates or partitions before summarising.
 MAX_LISTED = 10
 MAX_KEYS_IN_METADATA = 31
+# A backfill builds and writes hundreds of partitions in one step: a log line this often.
+PROGRESS_SECONDS = 10.0
 EPOCH = date(1970, 1, 1)
 
 
@@ -61,7 +64,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
                     f"this run materializes {_summarise(sorted(keys)) or 'no partitions'}"
                 )
             _check_columns(obj.schema, declared, label)
-            written = lake.write_partitions(group, asset, _checked(obj.items(), declared, label))
+            items = _checked(obj.items(), declared, label)
+            written = lake.write_partitions(group, asset, _logged(context, label, items, len(keys)))
             rows = sum(w.rows for w in written)
         elif context.has_asset_partitions:
             table = _as_declared(_as_arrow(obj, label), declared, label)
@@ -240,6 +244,26 @@ def _checked(
     """Each lazily built partition checked before it is written."""
     for key, table, footer in partitions:
         yield key, _as_declared(table, declared, label), footer
+
+
+def _logged(
+    context: dg.OutputContext,
+    label: str,
+    partitions: Iterable[tuple[str, pa.Table, Mapping[str, str] | None]],
+    total: int,
+) -> Iterator[tuple[str, pa.Table, Mapping[str, str] | None]]:
+    """``partitions`` as given, logging every `PROGRESS_SECONDS` how many were written (the
+    writer asks for the next one once it has written the last)."""
+    started = last = time.monotonic()
+    for done, item in enumerate(partitions, 1):
+        yield item
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS and done < total:
+            last = now
+            context.log.info(
+                f"{label}: {done}/{total} partitions built and written in {now - started:.0f}s "
+                f"(last {item[0]})"
+            )
 
 
 def _empty_frame_like(lake: ParquetLake, group: str, asset: str) -> pa.Table:

@@ -91,7 +91,8 @@ def interaction_matrix(context: dg.AssetExecutionContext, lake: LakeResource):
             if as_of is None:
                 raise dg.Failure(
                     f"streams.stream_events has no closed day before {today} (UTC): the "
-                    "matrix is built as of the last day that has ended",
+                    "matrix is built as of the last day that has ended; materialize a "
+                    "stream_events partition before today first",
                     allow_retries=False,
                 )
             table = build_interaction_matrix(connection, as_of, settings)
@@ -191,6 +192,7 @@ def recommender_model(
     the ``champion_decision`` check says what was decided and why. Methods:
     ``spotify_agent_assets.recommend``.
     """
+    from spotify_agent_assets.plots.asset_charts import model_against_baseline
     from spotify_agent_assets.recommend import evaluate_recommender, train_recommender
     from spotify_agent_assets.recommend.baselines import popularity_baseline
     from spotify_agent_assets.recommend.interaction_matrix import time_split
@@ -207,7 +209,9 @@ def recommender_model(
     if train.empty or validation.empty:
         raise dg.Failure(
             f"interaction_matrix has {len(train)} train and {len(validation)} validation pairs "
-            "in its time split: training needs plays before and within the last 7 days",
+            "in its time split: training needs plays before and within the last 7 days; "
+            "ingest more days of stream_events (8 or more closed days), materialize "
+            "interaction_matrix, then train again",
             allow_retries=False,
         )
 
@@ -215,8 +219,16 @@ def recommender_model(
         return evaluate_recommender(candidate, train, validation, k=10)
 
     given = config.overrides()
+
+    def progress(done: int, total: int, row: dict[str, Any]) -> None:
+        # Each training takes seconds to minutes with the data; say how far the search is.
+        context.log.info(
+            f"search: trained {done}/{total} (factors {row['factors']}, alpha {row['alpha']}, "
+            f"reg {row['reg']}): NDCG@10 {row['ndcg']:.4f}, recall@10 {row['recall']:.4f}"
+        )
+
     if config.search and not given:
-        result = search_params(train, validation, seed=config.seed)
+        result = search_params(train, validation, seed=config.seed, on_candidate=progress)
         params, model, metrics, searched = result.params, result.model, result.metrics, result.table
         context.log.info(
             f"searched {len(searched)} settings; best NDCG@10 {metrics['ndcg']:.4f}: "
@@ -280,6 +292,7 @@ def recommender_model(
             "baseline_ndcg_at_10": dg.MetadataValue.float(baseline["ndcg"]),
             "baseline_recall_at_10": dg.MetadataValue.float(baseline["recall"]),
             "params": dg.MetadataValue.json(params.as_dict()),
+            "metrics_chart": dg.MetadataValue.md(model_against_baseline(metrics, baseline)),
         },
         check_results=[
             dg.AssetCheckResult(

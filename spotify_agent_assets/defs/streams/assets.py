@@ -7,6 +7,7 @@ days in one run equals one run per day.
 """
 
 import datetime as dt
+import time
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 # the sensor or the producers are stuck.
 # Per-day figures in metadata up to this many days (a month); longer runs get a summary.
 MAX_DAYS_LISTED = 31
+# How often a long run logs how many landing files it has read.
+PROGRESS_SECONDS = 10.0
 STREAM_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=dt.timedelta(hours=6), warn_window=dt.timedelta(hours=2)
 )
@@ -94,6 +97,16 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
         f"Rebuilding {len(days)} day(s) {days[0]}..{days[-1]} from {len(files)} landing file(s) "
         f"of {len(index.entries)} in {stream_landing.landing_root}"
     )
+    started = last = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        # A backfill reads hundreds of files before the first day is written.
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS and done < total:
+            last = now
+            context.log.info(f"read {done}/{total} landing file(s) in {now - started:.0f}s")
+
     try:
         built = rebuild_partitions(
             days,
@@ -101,6 +114,7 @@ def stream_events(context: dg.AssetExecutionContext, stream_landing: StreamLandi
             stream_landing.key(),
             filesystem,
             erased=load_erased_digests(stream_landing.data_dir),
+            on_file=progress,
         )
     except UnreadableLandingFilesError as error:
         # Retrying cannot fix a broken file; nothing was written, the stored days stand.
