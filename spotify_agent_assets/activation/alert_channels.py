@@ -10,15 +10,19 @@ where it needs it (PagerDuty's ``routing_key`` field, Sentry's auth header, Slac
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from spotify_agent_assets.maintenance.alerts import scrub_event, sentry_client, validate_dsn
+from spotify_agent_assets.maintenance.health_results import REDACTED
+from spotify_agent_assets.observability.http_trace import traced_session
 from spotify_agent_assets.spotify.retry import retry_after_seconds
 
 CHANNELS = ("sentry", "pagerduty", "slack")
@@ -107,6 +111,23 @@ class HttpRequest:
     url: str
     headers: Mapping[str, str]
     body: bytes
+    secret_path: bool = False
+    """The URL's path is a credential (a Slack webhook): kept out of urllib3's DEBUG log."""
+
+
+class _UrlPathScrubber(logging.Filter):
+    """urllib3 logs every request's path at DEBUG; for a webhook that path is the secret."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.path in message:
+            record.msg = message.replace(self.path, REDACTED)
+            record.args = None
+        return True
 
 
 @dataclass(frozen=True)
@@ -167,6 +188,7 @@ def build_request(channel: str, alert: Mapping[str, Any], settings: ChannelSetti
             str(settings.slack_webhook_url),
             {"Content-Type": "application/json"},
             json.dumps(body).encode(),
+            secret_path=True,
         )
     if channel == "sentry":
         return _sentry_request(alert, event, settings)
@@ -176,9 +198,39 @@ def build_request(channel: str, alert: Mapping[str, Any], settings: ChannelSetti
 def _sentry_request(
     alert: Mapping[str, Any], event: Mapping[str, Any], settings: ChannelSettings
 ) -> HttpRequest:
-    """The envelope sentry-sdk builds for the alert (scrubbed, fingerprinted), captured from
-    a transport that keeps it instead of sending it in the SDK's background thread, where a
-    refused or lost envelope would go unnoticed."""
+    """The alert as a Sentry event, one issue per alert."""
+    return sentry_event_request(
+        {
+            "message": event["summary"],
+            "level": alert["severity"],
+            "logger": "artist_alerts",
+            # One Sentry issue per alert, however often it is sent.
+            "fingerprint": ["artist_alert", event["alert_id"]],
+            "tags": {k: event[k] for k in ("alert_id", "rule", "severity", "artist_id")},
+            # The SDK trims a mapping past 10 keys: the rest of the alert, in 7.
+            "extra": {
+                k: event[k]
+                for k in (
+                    "artist_name",
+                    "cause_day",
+                    "metric",
+                    "value",
+                    "baseline",
+                    "threshold",
+                    "signals",
+                )
+            },
+        },
+        settings,
+    )
+
+
+def sentry_event_request(
+    event: Mapping[str, Any], settings: ChannelSettings, *, secrets: Sequence[str] = ()
+) -> HttpRequest:
+    """The envelope sentry-sdk builds for ``event`` (scrubbed of the channels' secrets and
+    ``secrets``), captured from a transport that keeps it instead of sending it in the SDK's
+    background thread, where a refused or lost envelope would go unnoticed."""
     from sentry_sdk.transport import Transport
     from sentry_sdk.utils import Dsn
 
@@ -194,36 +246,17 @@ def _sentry_request(
 
     kept = KeptEnvelopes({"dsn": dsn})
     client = sentry_client(
-        dsn, secrets=settings.secrets(), environment=settings.environment, transport=kept
+        dsn,
+        secrets=[*settings.secrets(), *secrets],
+        environment=settings.environment,
+        transport=kept,
     )
     try:
-        client.capture_event(
-            {
-                "message": event["summary"],
-                "level": alert["severity"],
-                "logger": "artist_alerts",
-                # One Sentry issue per alert, however often it is sent.
-                "fingerprint": ["artist_alert", event["alert_id"]],
-                "tags": {k: event[k] for k in ("alert_id", "rule", "severity", "artist_id")},
-                # The SDK trims a mapping past 10 keys: the rest of the alert, in 7.
-                "extra": {
-                    k: event[k]
-                    for k in (
-                        "artist_name",
-                        "cause_day",
-                        "metric",
-                        "value",
-                        "baseline",
-                        "threshold",
-                        "signals",
-                    )
-                },
-            }
-        )
+        client.capture_event(dict(event))
     finally:
         client.close(timeout=0)
     if len(kept.envelopes) != 1:
-        raise RuntimeError(f"sentry-sdk made {len(kept.envelopes)} envelopes for one alert")
+        raise RuntimeError(f"sentry-sdk made {len(kept.envelopes)} envelopes for one event")
     auth = Dsn(dsn).to_auth(client="spotify-agent-assets/1")
     return HttpRequest(
         auth.get_api_url(),
@@ -242,8 +275,29 @@ def deliver(
 ) -> DeliveryResult:
     """Send ``request`` until it is accepted (2xx), refused for good (4xx other than 408 and
     429), or this run's attempts run out (pending: the next run tries again)."""
-    session = session or requests.Session()
-    rng = rng or random.Random()
+    scrubber = _UrlPathScrubber(urlsplit(request.url).path) if request.secret_path else None
+    if scrubber is not None:
+        logging.getLogger("urllib3.connectionpool").addFilter(scrubber)
+    try:
+        return _deliver(
+            request,
+            policy,
+            session or traced_session(),
+            sleep,
+            rng or random.Random(),  # noqa: S311 -- backoff jitter, not security
+        )
+    finally:
+        if scrubber is not None:
+            logging.getLogger("urllib3.connectionpool").removeFilter(scrubber)
+
+
+def _deliver(
+    request: HttpRequest,
+    policy: DeliveryPolicy,
+    session: requests.Session,
+    sleep: Callable[[float], None],
+    rng: random.Random,
+) -> DeliveryResult:
     error_class: str | None = None
     backoffs = 0  # a Retry-After wait is the receiver's, not a step of our backoff
     for attempt in range(1, policy.max_attempts + 1):

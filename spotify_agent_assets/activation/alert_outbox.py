@@ -24,6 +24,7 @@ from spotify_agent_assets.activation.alert_channels import (
     build_request,
     deliver,
 )
+from spotify_agent_assets.observability.audit_log import record_action
 
 PENDING, DELIVERED, FAILED, OFF = "pending", "delivered", "failed_permanently", "channel_off"
 STATUSES = (PENDING, DELIVERED, FAILED, OFF)
@@ -91,6 +92,16 @@ def send_pending(
                 row["attempts"] += result.attempts
                 row["status"] = result.status
                 row["last_error_class"] = result.error_class
+                record_action(
+                    "alert_delivery",
+                    f"alert {row['alert_id']} to {row['channel']}: {result.status} after "
+                    f"{result.attempts} attempt(s)",
+                    alert_id=row["alert_id"],
+                    channel=row["channel"],
+                    status=result.status,
+                    attempts=result.attempts,
+                    error_class=result.error_class,
+                )
                 if result.status == DELIVERED:
                     row["delivered_at"] = clock()
                     done["sent"] += 1

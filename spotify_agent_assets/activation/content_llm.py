@@ -79,9 +79,11 @@ class OpenAICompatibleGenerator:
 
         url = f"{self.base_url.rstrip('/')}/chat/completions"
         body = {"model": self.model, "messages": self.messages(request), "temperature": 0}
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        from spotify_agent_assets.observability.trace_context import trace_headers
+
+        headers = {"Authorization": f"Bearer {self.api_key}", **trace_headers()}
         failure = "no attempt made"
-        rng = random.Random(0)
+        rng = random.Random(0)  # noqa: S311 -- backoff jitter, not security
         for attempt in range(1, self.max_attempts + 1):
             self.stats.requests += 1
             delay = min(10.0, self.base_delay_s * 2 ** (attempt - 1)) * rng.uniform(0.75, 1.25)

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 import spotipy
 
+from spotify_agent_assets.observability.http_trace import traced_session
 from spotify_agent_assets.spotify.auth import ClientCredentialsAuth, json_or_none
 from spotify_agent_assets.spotify.client import (
     install_spotipy_log_scrubber,
@@ -98,7 +99,7 @@ class SpotifyPlaylistClient:
         rng: random.Random | None = None,
     ) -> None:
         install_spotipy_log_scrubber()
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else traced_session()
         self._stats = ClientStats()
         self._loop = RetryLoop(retry, self._stats, sleep=sleep, rng=rng)
         self._auth = RefreshTokenAuth(

@@ -23,6 +23,7 @@ from typing import Any, NoReturn, Protocol
 
 import requests
 
+from spotify_agent_assets.observability.http_trace import traced_session
 from spotify_agent_assets.spotify.retry import (
     RETRYABLE_STATUSES,
     RetrySettings,
@@ -127,7 +128,7 @@ class JsonHttp:
     stats: ConnectorStats = field(default_factory=ConnectorStats)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=traced_session)
 
     def call(
         self,

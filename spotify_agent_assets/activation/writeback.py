@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from spotify_agent_assets.observability.audit_log import record_action
 from spotify_agent_assets.spotify.ids import spotify_uri
 
 BATCH = 100
@@ -224,6 +225,7 @@ def execute(
             target = by_key[call.playlist_key]
             answer = api.create_playlist(target.name, target.description, target.public)
             created[call.playlist_key] = str(answer["id"])
+            _audit_call(call, str(answer["id"]), answer.get("snapshot_id"))
             done.append(
                 replace(
                     call,
@@ -239,10 +241,11 @@ def execute(
         if call.action == "replace":
             snapshot = api.replace_items(playlist_id, call.track_uris)
         elif call.action == "add":
-            assert call.position is not None
+            assert call.position is not None  # noqa: S101 -- type narrowing: add calls are planned with a position
             snapshot = api.add_items(playlist_id, call.track_uris, call.position)
         else:
             raise WriteBackError(f"unknown planned action {call.action!r}")
+        _audit_call(call, playlist_id, snapshot)
         done.append(
             replace(
                 call,
@@ -253,6 +256,27 @@ def execute(
             )
         )
     return done
+
+
+def _audit_call(call: PlannedCall, playlist_id: str, snapshot: str | None) -> None:
+    """The audit record of one write made to Spotify (after Spotify accepted it)."""
+    what = {
+        "create": f"created playlist {call.playlist_name!r}",
+        "replace": f"replaced the items of playlist {call.playlist_name!r} with "
+        f"{len(call.track_uris)} tracks",
+        "add": f"added {len(call.track_uris)} tracks to playlist {call.playlist_name!r} at "
+        f"position {call.position}",
+    }[call.action]
+    record_action(
+        "playlist_write",
+        what,
+        row_count=len(call.track_uris),
+        playlist_key=call.playlist_key,
+        spotify_playlist_id=playlist_id,
+        call=call.action,
+        step=call.step,
+        snapshot_after=snapshot,
+    )
 
 
 def _item_calls(

@@ -41,6 +41,7 @@ from spotify_agent_assets.maintenance.table_counts import (
     parquet_rows,
     warehouse_counts,
 )
+from spotify_agent_assets.observability.audit_log import record_action
 
 WEEKLY_EVERY = dt.timedelta(days=7)
 DEFAULT_KEEP_DAILY = 7
@@ -143,6 +144,16 @@ def create_backup(
     )
     # Last: until this one write lands, the backup does not exist.
     store.put_document(MANIFESTS, backup_id, backup_document(manifest, key, key_id(key)))
+    record_action(
+        "backup_created",
+        f"{kind} backup {backup_id}: {len(files)} files, {files_new} new",
+        backup_id=backup_id,
+        kind=kind,
+        destination=store.url,
+        files_total=len(files),
+        files_new=files_new,
+        bytes_new=bytes_new,
+    )
     return BackupResult(
         backup_id=backup_id,
         kind=kind,
@@ -238,6 +249,14 @@ def apply_retention(
         if blob not in referenced and now - modified >= blob_grace:
             store.delete_blob(blob)
             removed_blobs += 1
+    if removed or removed_blobs:
+        record_action(
+            "backup_retention",
+            f"removed {len(removed)} backup(s) and {removed_blobs} unreferenced blob(s)",
+            removed_backups=removed,
+            removed_blobs=removed_blobs,
+            kept=len(keep),
+        )
     return RetentionResult(kept=sorted(keep), removed_backups=removed, removed_blobs=removed_blobs)
 
 
@@ -254,7 +273,7 @@ def code_version() -> str:
         text = "unknown"
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 -- git from PATH, fixed argv, no shell; absent git is handled
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,

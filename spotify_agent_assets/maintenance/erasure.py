@@ -38,6 +38,7 @@ from spotify_agent_assets.maintenance.erasure_scan import (
     scan_warehouse,
 )
 from spotify_agent_assets.maintenance.erasure_warehouse import erase_warehouse, plan_warehouse
+from spotify_agent_assets.observability.audit_log import record_action
 
 if TYPE_CHECKING:
     from pyarrow.fs import FileSystem
@@ -238,6 +239,19 @@ def finish_erasure(
     journal["status"] = journals.DONE
     journals.save_journal(stores.data_dir, journal)
     Path(request_file).unlink(missing_ok=True)
+    plan = journal["plan"]
+    # Counts only: no digest, pseudonym or landing path (a path can name the listener).
+    record_action(
+        "erasure",
+        f"erased {journal['listeners']} listener(s) everywhere (erasure {journal['erasure_id']})",
+        row_count=sum(int(f["rows"]) for f in plan["lake"]),
+        erasure_id=journal["erasure_id"],
+        listeners=journal["listeners"],
+        lake_files_rewritten=len(plan["lake"]),
+        warehouse_rows=sum(plan["warehouse"].values()),
+        mlflow_model_files=len(plan["mlflow"]),
+        landing_files=len(plan["landing"]),
+    )
     return receipt
 
 
@@ -269,4 +283,10 @@ def reapply_erasures(settings: AgentSettings) -> int:
         raise ErasureVerificationError(
             "re-applied erasures left traces in: " + "; ".join(report.findings)
         )
+    record_action(
+        "erasure_reapplied",
+        f"erased {len(found)} listener(s) of the ledger again after a restore",
+        listeners=len(found),
+        lake_files_rewritten=len(lake),
+    )
     return len(found)

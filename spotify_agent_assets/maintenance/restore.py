@@ -36,6 +36,7 @@ from spotify_agent_assets.maintenance.table_counts import (
     parquet_rows,
     warehouse_counts,
 )
+from spotify_agent_assets.observability.audit_log import record_action
 
 
 class RestoreCheckError(RuntimeError):
@@ -88,6 +89,13 @@ def restore_backup(
     if (target / "secrets").is_dir():  # as the pseudonym key's folder is made: owner only
         os.chmod(target / "secrets", 0o700)
     prove_tables(manifest, target)
+    record_action(
+        "backup_restored",
+        f"restored backup {backup_id} into {target} ({len(manifest.files)} files, proven)",
+        backup_id=backup_id,
+        target=str(target),
+        files=len(manifest.files),
+    )
     return RestoreReport(
         backup_id=backup_id,
         created_at=manifest.created_at,

@@ -28,6 +28,7 @@ from spotify_agent_assets.environment import AgentSettings
 from spotify_agent_assets.lake.warehouse import exclusive_warehouse_lock
 from spotify_agent_assets.maintenance.backup_sources import SQLITE_PREFIX
 from spotify_agent_assets.maintenance.restore import resolve_backup_id, restore_backup
+from spotify_agent_assets.observability.audit_log import record_action
 
 REPLACED_DIR = "replaced"
 CONFIG_PARTS = ("config", "roster")
@@ -113,7 +114,17 @@ def restore_in_place(
         if (scratch / part).exists():
             os.replace(scratch / part, aside / f"backup-{part}")
     shutil.rmtree(scratch)
-    return RestoreOutcome(backup_id, swapped, aside, _reapply_erasures(settings, backup_id))
+    outcome = RestoreOutcome(backup_id, swapped, aside, _reapply_erasures(settings, backup_id))
+    record_action(
+        "restore_in_place",
+        f"replaced the live {', '.join(swapped)} with backup {backup_id}; the old ones kept "
+        f"in {aside}",
+        backup_id=backup_id,
+        replaced=swapped,
+        kept_aside=str(aside),
+        erasures_reapplied=outcome.erasures_reapplied,
+    )
+    return outcome
 
 
 def _reapply_erasures(settings: AgentSettings, backup_id: str) -> int:

@@ -185,6 +185,20 @@ def apply_stream_retention(
         delete_landing_files(landing, result.landing.deleted)
     for table in RETAINED_TABLES:
         result.tables[table] = delete_partitions(lake, table, expired_days(lake, table, cutoff))
+    if result.changed:
+        from spotify_agent_assets.observability.audit_log import record_action
+
+        deleted = {t: list(d.days) for t, d in result.tables.items() if d.days}
+        record_action(
+            "retention_delete",
+            f"deleted the days before {cutoff}: "
+            + ", ".join(f"{t} {len(days)} day(s)" for t, days in deleted.items())
+            + f"; {len(result.landing.deleted)} landing file(s)",
+            row_count=sum(d.rows for d in result.tables.values()),
+            cutoff=cutoff.isoformat(),
+            partitions_deleted=deleted,
+            landing_files_deleted=len(result.landing.deleted),
+        )
     return result
 
 

@@ -80,6 +80,8 @@ class RecordedRequest:
     query: dict[str, list[str]] = field(hash=False)
     status: int
     fault: str | None
+    # As received (names as the client spelled them): tests read traceparent from here.
+    headers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 def fault_response(kind: str, plan: FaultPlan) -> ApiResponse:
@@ -152,7 +154,7 @@ class SpotifyEmulator:
         self._lock = threading.Lock()
         self._log: list[RecordedRequest] = []
         self._faults = faults
-        self._fault_rng = random.Random(faults.seed)
+        self._fault_rng = random.Random(faults.seed)  # noqa: S311 -- seeded fault injection, not security
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -216,7 +218,7 @@ class SpotifyEmulator:
     def faults(self, plan: FaultPlan) -> None:
         with self._lock:
             self._faults = plan
-            self._fault_rng = random.Random(plan.seed)
+            self._fault_rng = random.Random(plan.seed)  # noqa: S311 -- seeded fault injection, not security
 
     @property
     def as_of(self) -> date:
@@ -284,7 +286,7 @@ class SpotifyEmulator:
                     self.api.expire_token(token)
             response = fault_response(fault, plan)
         record = RecordedRequest(
-            handler.command, parts.path, parse_qs(parts.query), response.status, fault
+            handler.command, parts.path, parse_qs(parts.query), response.status, fault, headers
         )
         with self._lock:
             self._log.append(record)

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 import spotipy
 
+from spotify_agent_assets.observability.http_trace import traced_session
 from spotify_agent_assets.spotify.auth import ClientCredentialsAuth
 from spotify_agent_assets.spotify.errors import SpotifyPaginationError, SpotifyParseError
 from spotify_agent_assets.spotify.ids import normalize_spotify_id
@@ -121,7 +122,7 @@ class SpotifyCatalogClient:
         self.market = market
         self.retry = retry
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else traced_session()
         self._stats = ClientStats()
         self._loop = RetryLoop(retry, self._stats, sleep=sleep, rng=rng)
         self._auth = ClientCredentialsAuth(

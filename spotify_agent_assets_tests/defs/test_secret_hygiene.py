@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from pathlib import Path
 
@@ -15,14 +14,15 @@ from spotify_agent_assets.environment import load_settings
 from spotify_agent_assets.sample_world.emulator import FaultPlan, SpotifyEmulator
 from spotify_agent_assets_tests.conftest import write_roster
 from spotify_agent_assets_tests.defs.harness import CATALOGUE_ASSETS, checks_for
+from spotify_agent_assets_tests.secret_scanner import Finding, scan_text, secret_needles
 
 SENTINEL = "SENTINEL-SECRET-7f3a9c"
 CLIENT_ID = "hygiene-client-id"
 
 
-def leaks(text: str) -> list[str]:
-    basic = base64.b64encode(f"{CLIENT_ID}:{SENTINEL}".encode()).decode()
-    return [needle for needle in (SENTINEL, basic) if needle in text]
+def leaks(text: str) -> list[Finding]:
+    needles = secret_needles({"SPOTIFY_CLIENT_SECRET": SENTINEL}, basic_auth=(CLIENT_ID, SENTINEL))
+    return scan_text(text, "text", needles)
 
 
 @pytest.mark.emulator

@@ -20,7 +20,6 @@ from spotify_agent_assets.activation.alert_tables import (
     ARTIST_ALERTS,
 )
 from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsResource
-from spotify_agent_assets.defs.code_references import with_code_references
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
@@ -98,7 +97,9 @@ def artist_alerts(
     days = [r["date"] for r in (*snapshots, *trends)]
     if not days:
         raise dg.Failure(
-            "spotify_history.artist_snapshots and analytics.artist_trends hold no day to judge",
+            "spotify_history.artist_snapshots and analytics.artist_trends hold no day to judge: "
+            "materialize an artist_snapshots partition (today or yesterday) or artist_trends, "
+            "then artist_alerts again",
             allow_retries=False,
         )
     as_of = max(days)
@@ -259,7 +260,7 @@ def alert_delivery_sensor(
     return dg.RunRequest(run_key=f"pending-{digest}-{quarter}", tags={"pending": str(len(pending))})
 
 
-ASSETS: list = with_code_references([artist_alerts, alert_deliveries])
+ASSETS: list = [artist_alerts, alert_deliveries]
 CHECKS: list = [
     build_table_checks(ACTIVATION_GROUP, contract) for contract in (ARTIST_ALERTS, ALERT_DELIVERIES)
 ]

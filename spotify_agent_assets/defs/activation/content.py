@@ -23,7 +23,6 @@ import pyarrow as pa
 from spotify_agent_assets.activation.content_tables import GENERATED_CONTENT
 from spotify_agent_assets.activation.playlist_tables import ACTIVATION_GROUP
 from spotify_agent_assets.defs.activation.content_resources import ContentGeneratorResource
-from spotify_agent_assets.defs.code_references import with_code_references
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
@@ -124,7 +123,8 @@ def _week_metrics(lake: LakeResource, start: dt.date, end: dt.date) -> list[dict
             return connection.execute(METRICS_SQL, [start, end]).to_arrow_table().to_pylist()
         except (duckdb.CatalogException, duckdb.BinderException) as error:
             raise dg.Failure(
-                f"analytics.artist_daily_metrics is missing or lacks a column: {error}",
+                f"analytics.artist_daily_metrics is missing or lacks a column: {error}; "
+                "materialize the daily dbt models (artist_daily_metrics) first",
                 allow_retries=False,
             ) from None
 
@@ -316,7 +316,7 @@ def _check(
     )
 
 
-ASSETS: list = with_code_references([generated_content])
+ASSETS: list = [generated_content]
 CHECKS: list = [build_table_checks(ACTIVATION_GROUP, GENERATED_CONTENT)]
 JOBS: list = []
 SCHEDULES: list = []

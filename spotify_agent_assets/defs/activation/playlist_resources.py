@@ -52,13 +52,12 @@ class SpotifyUserResource(dg.ConfigurableResource):
     max_attempts: int = 6
 
     def playlist_client(self) -> SpotifyPlaylistClient:
-        import requests
-
         from spotify_agent_assets.activation.playlist_client import SpotifyPlaylistClient
         from spotify_agent_assets.spotify.retry import RetrySettings
 
         retry = RetrySettings(max_attempts=self.max_attempts, timeout_s=self.request_timeout_s)
         if self.use_sample_world:
+            from spotify_agent_assets.observability.http_trace import traced_session
             from spotify_agent_assets.sample_world.api import SAMPLE_REFRESH_TOKEN, SampleWorldApi
             from spotify_agent_assets.sample_world.transport import (
                 SAMPLE_WORLD_API_URL,
@@ -66,12 +65,12 @@ class SpotifyUserResource(dg.ConfigurableResource):
                 mount_sample_world,
             )
 
-            session = requests.Session()
+            session = traced_session()
             day = dt.date.fromisoformat(self.sample_as_of)
             mount_sample_world(session, SampleWorldApi(_sample_world(self.sample_seed), as_of=day))
             return SpotifyPlaylistClient(
                 client_id="sample-world",
-                client_secret="sample-world",
+                client_secret="sample-world",  # noqa: S106 -- the sample world's public fake secret
                 refresh_token=SAMPLE_REFRESH_TOKEN,
                 api_base_url=SAMPLE_WORLD_API_URL,
                 accounts_url=SAMPLE_WORLD_TOKEN_URL,
@@ -93,7 +92,7 @@ class SpotifyUserResource(dg.ConfigurableResource):
                 "playlist-modify scopes); nothing was read or written",
                 allow_retries=False,
             )
-        assert self.client_id and self.client_secret and self.refresh_token
+        assert self.client_id and self.client_secret and self.refresh_token  # noqa: S101 -- type narrowing: missing values raised above
         return SpotifyPlaylistClient(
             client_id=self.client_id,
             client_secret=self.client_secret,

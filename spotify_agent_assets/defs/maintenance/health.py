@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from spotify_agent_assets.defs.alerts import SentryAlertsResource
+from spotify_agent_assets.defs.activation.alert_resources import AlertChannelsResource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.maintenance.health_records import (
@@ -31,6 +31,7 @@ from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyR
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.environment import AgentEnvironment, AgentSettings, load_settings
 from spotify_agent_assets.maintenance import health_checks, health_timeliness
+from spotify_agent_assets.maintenance.alerts import send_alerts
 from spotify_agent_assets.maintenance.health_results import (
     CheckResult,
     Severity,
@@ -199,7 +200,7 @@ def run_health_checks(
     stream_landing: StreamLandingResource,
     audio_landing: AudioLandingResource,
     mlflow: MlflowTrackingResource,
-    alerts: SentryAlertsResource,
+    alert_channels: AlertChannelsResource,
 ) -> Iterator[dg.Output]:
     """Perform every health check, record each result, alert on failures, then fail the run
     if any ERROR check failed (naming every failed check)."""
@@ -209,7 +210,7 @@ def run_health_checks(
             spotify.client_secret,
             lake.s3_secret_access_key,
             stream_landing.pseudonym_key,
-            *alerts.secret_values(),
+            *alert_channels.channel_settings().secrets(),
         )
         if value
     ]
@@ -232,7 +233,14 @@ def run_health_checks(
         log(f"{result.name}: {result.status}: {result.detail}")
     failed = failed_names(results)
     try:
-        outcome = alerts.send(results, secrets=secrets, run_id=context.run_id)
+        # The one Sentry DSN of the code location, on the alert channels' resource.
+        outcome = send_alerts(
+            alert_channels.sentry_dsn,
+            results,
+            secrets=secrets,
+            environment=alert_channels.environment,
+            run_id=context.run_id,
+        )
         alerting = outcome.detail
     except Exception as error:  # the run still reports every check below
         alerting = f"alerting failed: {type(error).__name__}"
@@ -256,7 +264,11 @@ def run_health_checks(
     if errors:
         also = f"; and WARN: {', '.join(warnings)}" if warnings else ""
         raise dg.Failure(
-            description=f"{len(errors)} health check(s) failed: {', '.join(errors)}{also}",
+            description=(
+                f"{len(errors)} health check(s) failed: {', '.join(errors)}{also}. Each "
+                "check's cause is in this step's report metadata; fix those, then re-run "
+                "health_check_job"
+            ),
             metadata={"failed_checks": ", ".join(failed), "alerting": alerting},
         )
 

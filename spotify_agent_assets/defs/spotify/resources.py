@@ -71,7 +71,6 @@ class SpotifyResource(dg.ConfigurableResource):
 
         ``as_of`` picks the day the sample world answers for; the live API always answers now.
         """
-        import requests
 
         from spotify_agent_assets.spotify.client import RetrySettings, SpotifyCatalogClient
 
@@ -84,11 +83,13 @@ class SpotifyResource(dg.ConfigurableResource):
             )
 
             day = as_of or dt.date.fromisoformat(self.sample_as_of)
-            session = requests.Session()
+            from spotify_agent_assets.observability.http_trace import traced_session
+
+            session = traced_session()
             mount_sample_world(session, SampleWorldApi(_sample_world(self.sample_seed), as_of=day))
             return SpotifyCatalogClient(
                 client_id="sample-world",
-                client_secret="sample-world",
+                client_secret="sample-world",  # noqa: S106 -- the sample world's public fake secret
                 api_base_url=f"{SAMPLE_WORLD_BASE_URL}v1/",
                 accounts_url=f"{SAMPLE_WORLD_BASE_URL}api/token",
                 market=self.market,
