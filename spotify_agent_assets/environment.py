@@ -37,6 +37,9 @@ EVENT_RETENTION_DAYS_VAR = "SPOTIFY_AGENT_EVENT_RETENTION_DAYS"
 DEFAULT_EVENT_RETENTION_DAYS = 730
 # MLflow's own variable, so the mlflow CLI and UI find the same store.
 MLFLOW_TRACKING_URI_VAR = "MLFLOW_TRACKING_URI"
+# Where new experiments keep their artifacts (an s3:// prefix; MLflow's client uploads there,
+# endpoint from MLFLOW_S3_ENDPOINT_URL). Unset: the tracking server's own artifact location.
+MLFLOW_ARTIFACT_ROOT_VAR = "SPOTIFY_AGENT_MLFLOW_ARTIFACT_ROOT"
 SPOTIFY_CREDENTIAL_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET")
 # Where backups go (local folder or s3://; default <data>/backups) and the key that seals them.
 BACKUP_URL_VAR = "SPOTIFY_AGENT_BACKUP_URL"
@@ -46,11 +49,27 @@ ALERT_RULES_VAR = "SPOTIFY_AGENT_ALERT_RULES"
 DEFAULT_ALERT_RULES = PROJECT_ROOT / "config" / "alerts.yaml"
 SOCIAL_ACCOUNTS_VAR = "SPOTIFY_AGENT_SOCIAL_ACCOUNTS"
 DEFAULT_SOCIAL_ACCOUNTS = PROJECT_ROOT / "config" / "social_accounts.yaml"
+# Where audit records go: day files under <data>/logs (file), standard output (stdout, for
+# containers whose log collector ships it) or both.
+AUDIT_LOG_VAR = "SPOTIFY_AGENT_AUDIT_LOG"
+AUDIT_LOG_SINKS = ("file", "stdout", "both")
+# How steps run: ``forkserver`` (one machine, the local default) or ``celery`` (workers behind
+# a broker, the prod default; the broker URL is DAGSTER_CELERY_BROKER_URL).
+EXECUTOR_VAR = "SPOTIFY_AGENT_EXECUTOR"
+# The repository the code is served from (https://github.com/... or a GitLab URL) and its
+# branch: set, the UI's code references link there instead of to local files.
+SOURCE_URL_VAR = "SPOTIFY_AGENT_SOURCE_URL"
+SOURCE_BRANCH_VAR = "SPOTIFY_AGENT_SOURCE_BRANCH"
 
 
 class AgentEnvironment(StrEnum):
     LOCAL = "local"
     PROD = "prod"
+
+
+class StepExecutor(StrEnum):
+    FORKSERVER = "forkserver"
+    CELERY = "celery"
 
 
 class EnvironmentConfigError(ValueError):
@@ -77,12 +96,21 @@ class AgentSettings:
     """Days of listening events and quarantined records kept (retention_job deletes older)."""
     backup_url: str | None = None
     """Where backups go: a local folder or ``s3://bucket/prefix`` (None: ``<data>/backups``)."""
+    audit_log_sink: str = "file"
+    """Where audit records go: ``file`` (``audit_log_dir``), ``stdout`` or ``both``."""
     alert_rules_path: Path = DEFAULT_ALERT_RULES
     """The artist alert rules' thresholds (YAML)."""
     playlists_path: Path = DEFAULT_PLAYLISTS
     """The curated playlist specs (YAML)."""
     social_accounts_path: Path = DEFAULT_SOCIAL_ACCOUNTS
     """Which YouTube channel and Last.fm artist is each roster artist's (YAML)."""
+    executor: StepExecutor = StepExecutor.FORKSERVER
+    """Where a run's steps execute: forked processes on this machine, or Celery workers (whose
+    broker settings ``defs/celery_executor.py`` checks when the code location loads)."""
+    source_url: str | None = None
+    """The code's repository on GitHub or GitLab; None: code references are local files."""
+    source_branch: str = "main"
+    """The branch (or tag) of ``source_url`` the code references link to."""
 
     @property
     def backup_destination(self) -> str:
@@ -174,6 +202,52 @@ def backup_key_text(environ: Mapping[str, str] | None = None) -> str | None:
     return (environ.get(BACKUP_KEY_VAR) or "").strip() or None
 
 
+def audit_log_sink(environ: Mapping[str, str] | None = None) -> str:
+    """``SPOTIFY_AGENT_AUDIT_LOG``: ``file`` (default), ``stdout`` or ``both``."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(AUDIT_LOG_VAR) or "file").strip().lower()
+    if raw not in AUDIT_LOG_SINKS:
+        raise EnvironmentConfigError(
+            f"{AUDIT_LOG_VAR}={raw!r} is not a known sink; expected one of: "
+            + ", ".join(AUDIT_LOG_SINKS)
+        )
+    return raw
+
+
+def mlflow_artifact_root(
+    environ: Mapping[str, str], env: AgentEnvironment, tracking_uri: str | None, local: Path
+) -> str | None:
+    """``SPOTIFY_AGENT_MLFLOW_ARTIFACT_ROOT`` (``s3://bucket/prefix`` or, locally, a folder);
+    unset: ``local`` without a tracking URI, else None (the tracking server's own location).
+
+    In prod a database tracking URI (``postgresql://``, ``sqlite://``) has no artifact store of
+    its own: without an s3:// root the model files would land in the container's working
+    directory and be lost with it.
+    """
+    raw = (environ.get(MLFLOW_ARTIFACT_ROOT_VAR) or "").strip().rstrip("/")
+    if raw.startswith("s3://"):
+        if not raw[len("s3://") :].split("/", 1)[0]:
+            raise EnvironmentConfigError(
+                f"{MLFLOW_ARTIFACT_ROOT_VAR}={raw!r} names no bucket; expected s3://bucket[/prefix]"
+            )
+        return raw
+    if "://" in raw or (raw and env is AgentEnvironment.PROD):
+        raise EnvironmentConfigError(
+            f"{MLFLOW_ARTIFACT_ROOT_VAR}={raw!r} is not supported; expected an s3:// URL"
+            + ("" if env is AgentEnvironment.PROD else " or a local folder")
+        )
+    if raw:
+        return str(Path(raw).expanduser().resolve())
+    server = (tracking_uri or "").split("://", 1)[0] in ("http", "https", "databricks")
+    if env is AgentEnvironment.PROD and not server:
+        raise EnvironmentConfigError(
+            f"{MLFLOW_ARTIFACT_ROOT_VAR} must be an s3:// URL in prod when "
+            f"{MLFLOW_TRACKING_URI_VAR} is a database, not a tracking server; model files "
+            "kept inside the container would be lost with it"
+        )
+    return None if tracking_uri else str(local)
+
+
 def event_retention_days(environ: Mapping[str, str] | None = None) -> int:
     """``SPOTIFY_AGENT_EVENT_RETENTION_DAYS`` as a whole number of days >= 1, default 730."""
     environ = os.environ if environ is None else environ
@@ -186,6 +260,21 @@ def event_retention_days(environ: Mapping[str, str] | None = None) -> int:
             f"number >= 1 (default {DEFAULT_EVENT_RETENTION_DAYS})"
         )
     return int(raw)
+
+
+def step_executor(env: AgentEnvironment, environ: Mapping[str, str]) -> StepExecutor:
+    """``SPOTIFY_AGENT_EXECUTOR``; by default ``celery`` in prod, ``forkserver`` locally."""
+    default = StepExecutor.CELERY if env is AgentEnvironment.PROD else StepExecutor.FORKSERVER
+    raw = (environ.get(EXECUTOR_VAR) or "").strip().lower()
+    if not raw:
+        return default
+    try:
+        return StepExecutor(raw)
+    except ValueError:
+        allowed = ", ".join(e.value for e in StepExecutor)
+        raise EnvironmentConfigError(
+            f"{EXECUTOR_VAR}={raw!r} is not a known executor; expected one of: {allowed}"
+        ) from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
@@ -229,7 +318,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         )
 
     # Locally a SQLite store (the model registry needs a database) with artifacts beside it;
-    # a tracking server keeps its own artifact location.
+    # a tracking server keeps its own artifact location unless one is set (mlflow_artifact_root).
     local_mlflow = data_dir / "mlflow"
     return AgentSettings(
         env=env,
@@ -241,8 +330,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         roster_path=roster.expanduser().resolve(),
         spotify_credentials_set=all(credentials),
         mlflow_tracking_uri=tracking_uri or f"sqlite:///{local_mlflow / 'mlflow.db'}",
-        mlflow_artifact_root=None if tracking_uri else str(local_mlflow / "artifacts"),
+        mlflow_artifact_root=mlflow_artifact_root(
+            environ, env, tracking_uri, local_mlflow / "artifacts"
+        ),
         history_start=history_start(environ),
+        audit_log_sink=audit_log_sink(environ),
         event_retention_days=event_retention_days(environ),
         backup_url=backups,
         alert_rules_path=Path(environ.get(ALERT_RULES_VAR) or DEFAULT_ALERT_RULES).resolve(),
@@ -250,4 +342,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> AgentSettings:
         social_accounts_path=Path(environ.get(SOCIAL_ACCOUNTS_VAR) or DEFAULT_SOCIAL_ACCOUNTS)
         .expanduser()
         .resolve(),
+        executor=step_executor(env, environ),
+        source_url=source_url(environ),
+        source_branch=environ.get(SOURCE_BRANCH_VAR) or "main",
     )
+
+
+def source_url(environ: Mapping[str, str]) -> str | None:
+    """``SPOTIFY_AGENT_SOURCE_URL``, checked: Dagster links code only to GitHub and GitLab."""
+    url = (environ.get(SOURCE_URL_VAR) or "").strip().rstrip("/")
+    if not url:
+        return None
+    if not url.startswith("https://") or not ("github" in url or "gitlab" in url):
+        raise EnvironmentConfigError(
+            f"{SOURCE_URL_VAR} must be the https:// URL of a GitHub or GitLab repository "
+            f"(got {url!r}); leave it unset to link code references to local files"
+        )
+    return url

@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from spotify_agent_assets.environment import AgentSettings
+from spotify_agent_assets.environment import AgentSettings, StepExecutor
 
 # Imported once per run by the forkserver, so no step process imports them again. A name a
 # future Dagster moves is skipped by the forkserver: steps get slower, not wrong.
@@ -64,7 +64,12 @@ def max_concurrent_steps() -> int:
 
 def step_executor(settings: AgentSettings) -> dg.ExecutorDefinition:
     """Dagster's default executor (multiprocess, or ``in_process`` when run config says so),
-    starting step processes from a forkserver with ``settings``' modules preloaded."""
+    starting step processes from a forkserver with ``settings``' modules preloaded; or, with
+    ``SPOTIFY_AGENT_EXECUTOR=celery`` (the prod default), Celery workers (``celery_executor``)."""
+    if settings.executor is StepExecutor.CELERY:
+        from spotify_agent_assets.defs.celery_executor import celery_step_executor
+
+        return celery_step_executor()
     preload = [*FORKSERVER_PRELOAD, *(SAMPLE_WORLD_PRELOAD if settings.use_sample_world else ())]
     return dg.multi_or_in_process_executor.configured(
         lambda config: with_forkserver_defaults(config, preload, max_concurrent_steps()),

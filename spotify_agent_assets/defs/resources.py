@@ -19,13 +19,13 @@ from spotify_agent_assets.defs.activation.playlist_resources import (
     SpotifyUserResource,
 )
 from spotify_agent_assets.defs.activation.social_resources import SocialMediaResource
-from spotify_agent_assets.defs.alerts import SentryAlertsResource
 from spotify_agent_assets.defs.analytics.dbt_resource import build_dbt_resource
 from spotify_agent_assets.defs.audio.resources import AudioLandingResource
 from spotify_agent_assets.defs.backup_resource import BackupKeyResource
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.defs.ml.resources import MlflowTrackingResource
+from spotify_agent_assets.defs.observability.resources import ObservabilityResource, install
 from spotify_agent_assets.defs.spotify.resources import RosterResource, SpotifyResource
 from spotify_agent_assets.defs.streams.resources import StreamLandingResource
 from spotify_agent_assets.environment import AgentSettings
@@ -59,8 +59,19 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
             accounts_url=_env_if_set("SPOTIFY_ACCOUNTS_URL"),
         ),
     )
+    # Audit records of actions go to this environment's folder, stamped with the running step.
+    install(str(settings.audit_log_dir), settings.audit_log_sink)
     return {
         "io_manager": LakeIOManager(storage=lake),
+        "observability": ObservabilityResource(
+            audit_dir=str(settings.audit_log_dir),
+            audit_sink=settings.audit_log_sink,
+            environment=settings.env.value,
+            **_optional(
+                otlp_traces_endpoint=_env_if_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+                otlp_endpoint=_env_if_set("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            ),
+        ),
         "lake": lake,
         "spotify": spotify,
         "roster": RosterResource(path=str(settings.roster_path)),
@@ -90,9 +101,6 @@ def build_resources(settings: AgentSettings) -> dict[str, Any]:
                 api_base_url=_env_if_set("SPOTIFY_API_BASE_URL"),
                 accounts_url=_env_if_set("SPOTIFY_ACCOUNTS_URL"),
             ),
-        ),
-        "alerts": SentryAlertsResource(
-            environment=settings.env.value, **_optional(dsn=_env_if_set("SENTRY_DSN"))
         ),
         "alert_channels": AlertChannelsResource(
             rules_path=str(settings.alert_rules_path),
