@@ -81,6 +81,13 @@ ui: setup
 	SPOTIFY_AGENT_BACKUP_KEY="$${SPOTIFY_AGENT_BACKUP_KEY:-$$($(BIN)/python -m spotify_agent_assets.maintenance.local_backup_key)}" \
 	  $(BIN)/dagster dev -w workspace.yaml
 
+# Prometheus metrics per asset from the local instance on http://127.0.0.1:$(METRICS_PORT)/metrics.
+METRICS_PORT ?= 9464
+.PHONY: metrics
+metrics: setup
+	$(BIN)/python -m spotify_agent_assets.local_instance
+	$(BIN)/python -m spotify_agent_assets.observability.metrics_server --port $(METRICS_PORT)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -129,6 +136,13 @@ bench-audio: setup
 # on 100,000 synthetic listeners (about 10 minutes on 2 cores); docs/BENCHMARKS.md, "Recommender".
 bench-recommend: setup
 	$(BIN)/python bench/recommend_compare.py
+
+# Ten daily partitions of stream ingestion on a Celery worker with 1 and 2 slots, against the local
+# forkserver executor (local PostgreSQL and Redis; a few minutes); docs/BENCHMARKS.md, "Partitions
+# on Celery workers".
+.PHONY: bench-celery
+bench-celery: setup
+	taskset -c 0,1 $(BIN)/python bench/celery_partitions.py
 
 # Restore a backup over the data folder (SPOTIFY_AGENT_BACKUP_KEY set; no BACKUP lists them). It is
 # proved in a scratch folder first; the replaced data is kept under data/replaced/.
