@@ -3,6 +3,7 @@ the yml) and its column-level lineage (`defs/analytics/dbt_columns.py`)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def test_a_model_records_column_lineage_and_its_documented_schema(
     dbt_range: Built, tmp_path: Path
 ) -> None:
     warehouse = copy_warehouse(dbt_range.warehouse, tmp_path / "warehouse.duckdb")
+    cwd = os.getcwd()
     started = time.monotonic()
     result = dg.materialize(
         DBT_ASSETS, selection=dg.AssetSelection.assets(DIM_TRACK), resources=resources(warehouse)
@@ -67,6 +69,10 @@ def test_a_model_records_column_lineage_and_its_documented_schema(
     described = {c.name: c.description for c in schema.columns}
     assert described["track_id"] == "Spotify track id."
     assert all(described.values()), "every column keeps its yml description"
+
+    # The fetch ran inside the dbt project's folder and left the step where it was (relative
+    # paths such as config/*.yaml resolve against it).
+    assert os.getcwd() == cwd
 
     # The step left no handle on the file: this process can open it for writing.
     duckdb.connect(str(warehouse.path)).close()

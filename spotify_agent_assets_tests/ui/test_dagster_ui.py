@@ -74,12 +74,19 @@ def run_status(ui: DagsterUi, run_id: str) -> dict[str, Any]:
 
 
 def open_asset_by_search(page: Any, ui: DagsterUi, name: str) -> None:
-    """README's way to an asset: "Search" in the left bar, type its name, Enter."""
+    """README's way to an asset: "Search" in the left bar, type its name, click the asset.
+
+    Not Enter: it opens whatever ranks first while the results still match a shorter prefix of
+    the name (``user`` found the resource ``spotify_user`` first)."""
     page.goto(ui.url)
     page.get_by_text("Search", exact=True).first.click()
     page.keyboard.type(name)
-    page.get_by_text(f"Asset in {LOCATION}").first.wait_for()
-    page.keyboard.press("Enter")
+    result = (
+        page.get_by_role("link")
+        .filter(has=page.get_by_text(name, exact=True))
+        .filter(has_text=f"Asset in {LOCATION}")
+    )
+    result.first.click()
     page.wait_for_url(re.compile(rf"/assets/{name}(\?.*)?$"))
     page.get_by_text("Metadata", exact=True).first.wait_for()
 

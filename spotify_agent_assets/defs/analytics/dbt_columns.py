@@ -16,6 +16,7 @@ Imported by the dbt step only (dagster-dbt is a run-time import, see `dbt_run`).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,16 @@ def with_column_metadata(
         return list(events)
     started = time.monotonic()
     materializations = iter([events[i] for i in positions])
-    enriched = list(DbtEventIterator(materializations, invocation).fetch_column_metadata())
+    # dagster-dbt fetches in a thread pool, each thread `pushd`-ing into the dbt project: two
+    # threads interleaving their pushd/popd left the process in the project folder, after which
+    # every relative path of the step (config/*.yaml) resolved there. One thread (DuckDB serves
+    # one connection at a time anyway), and the folder restored whatever happens.
+    invocation.postprocessing_threadpool_num_threads = 1
+    cwd = os.getcwd()
+    try:
+        enriched = list(DbtEventIterator(materializations, invocation).fetch_column_metadata())
+    finally:
+        os.chdir(cwd)
     _release_adapter(invocation)
     merged = list(events)
     with_lineage = 0

@@ -48,3 +48,12 @@ class AnalyticsDbtTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         return dbt_policy.automation_condition(dbt_resource_props)
+
+    def get_partition_mapping(
+        self,
+        dbt_resource_props: Mapping[str, Any],
+        dbt_parent_resource_props: Mapping[str, Any],
+    ) -> dg.PartitionMapping | None:
+        return dbt_policy.partition_mapping(
+            dbt_resource_props, dbt_parent_resource_props["unique_id"]
+        )
