@@ -137,6 +137,15 @@ class AgentSettings:
         return self.env is AgentEnvironment.LOCAL and not self.spotify_credentials_set
 
 
+def _s3_url_with_bucket(var: str, raw: str) -> str:
+    """``raw`` (an ``s3://`` URL read from ``var``) if it names a bucket."""
+    if not raw[len("s3://") :].split("/", 1)[0]:
+        raise EnvironmentConfigError(
+            f"{var}={raw!r} names no bucket; expected s3://bucket[/prefix]"
+        )
+    return raw
+
+
 def current_environment(environ: Mapping[str, str] | None = None) -> AgentEnvironment:
     environ = os.environ if environ is None else environ
     raw = environ.get(ENV_VAR, AgentEnvironment.LOCAL.value).strip().lower()
@@ -181,11 +190,7 @@ def backup_url(environ: Mapping[str, str] | None = None) -> str | None:
     if not raw:
         return None
     if raw.startswith("s3://"):
-        if not raw[len("s3://") :].split("/", 1)[0]:
-            raise EnvironmentConfigError(
-                f"{BACKUP_URL_VAR}={raw!r} names no bucket; expected s3://bucket[/prefix]"
-            )
-        return raw
+        return _s3_url_with_bucket(BACKUP_URL_VAR, raw)
     if "://" in raw:
         raise EnvironmentConfigError(
             f"{BACKUP_URL_VAR}={raw!r} is not supported; expected a local folder or s3:// URL"
@@ -226,11 +231,7 @@ def mlflow_artifact_root(
     """
     raw = (environ.get(MLFLOW_ARTIFACT_ROOT_VAR) or "").strip().rstrip("/")
     if raw.startswith("s3://"):
-        if not raw[len("s3://") :].split("/", 1)[0]:
-            raise EnvironmentConfigError(
-                f"{MLFLOW_ARTIFACT_ROOT_VAR}={raw!r} names no bucket; expected s3://bucket[/prefix]"
-            )
-        return raw
+        return _s3_url_with_bucket(MLFLOW_ARTIFACT_ROOT_VAR, raw)
     if "://" in raw or (raw and env is AgentEnvironment.PROD):
         raise EnvironmentConfigError(
             f"{MLFLOW_ARTIFACT_ROOT_VAR}={raw!r} is not supported; expected an s3:// URL"
