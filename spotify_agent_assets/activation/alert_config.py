@@ -18,6 +18,8 @@ SEVERITY = {
 }
 ANOMALY_LEVELS = ("artist", "track")
 ANOMALY_KINDS = ("spike", "drop", "level_shift")
+# What config/alerts.yaml ships: spikes are accepted but opt-in (the file says why).
+DEFAULT_ANOMALY_KINDS = ("drop", "level_shift")
 
 
 class AlertRulesError(ValueError):
@@ -32,7 +34,7 @@ class AlertRules:
     popularity_window_days: int = 7
     breakout_enabled: bool = True
     anomaly_levels: tuple[str, ...] = ("artist",)
-    anomaly_kinds: tuple[str, ...] = ANOMALY_KINDS
+    anomaly_kinds: tuple[str, ...] = DEFAULT_ANOMALY_KINDS
     anomaly_max_q: float = 0.01
     merge_days: int = 2
     max_age_days: int = 30

@@ -21,7 +21,12 @@ from spotify_agent_assets.defs.activation.alerts import (
 from spotify_agent_assets.defs.lake.io_manager import LakeIOManager
 from spotify_agent_assets.defs.lake.resources import LakeResource
 from spotify_agent_assets.sample_world.world import SampleWorld
-from spotify_agent_assets_tests.activation.alert_inputs import planted, spike_artist, write_inputs
+from spotify_agent_assets_tests.activation.alert_inputs import (
+    SPIKE_DAY,
+    planted,
+    spike_artist,
+    write_inputs,
+)
 from spotify_agent_assets_tests.activation.alert_receivers import (
     ROUTING_KEY,
     SENTRY_KEY,
@@ -56,13 +61,28 @@ def _table(tmp_path: Path, asset: str) -> list[dict[str, Any]]:
 
 
 def _expected_ids(world: SampleWorld) -> set[str]:
+    """The alerts of the shipped rules: the planted breakout and follower drop."""
     events = planted(world)
     breakout, follower_drop = events["breakout"], events["follower_drop"]
     return {
         f"breakout:{breakout[0]}:{breakout[1]}",
         f"follower_drop:{follower_drop[0]}:{follower_drop[1]}",
-        f"streaming_anomaly:{spike_artist(world)}:2026-10-10",
     }
+
+
+def _spike_alert_id(world: SampleWorld) -> str:
+    return f"streaming_anomaly:{spike_artist(world)}:{SPIKE_DAY}"
+
+
+def _rules_with(tmp_path: Path, **streaming_anomaly: Any) -> Path:
+    """The shipped rules file with these streaming_anomaly fields changed, written to tmp_path."""
+    import yaml
+
+    rules = yaml.safe_load(Path("config/alerts.yaml").read_text())
+    rules["streaming_anomaly"].update(streaming_anomaly)
+    path = tmp_path / "alerts.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
 
 
 def _check_passed(result: dg.ExecuteInProcessResult) -> bool:
@@ -80,11 +100,16 @@ def test_each_planted_event_is_alerted_once_per_channel_and_never_again(
         first = _run(tmp_path, channel_config(receivers))
         assert first.success and _check_passed(first)
         alerts = _table(tmp_path, "artist_alerts")
-        # The breakout (its popularity jumps and level shift folded in), the follower drop,
-        # the planted streaming spike; no other artist, and not the taken-down track.
+        # The breakout (its popularity jumps and level shift folded in) and the follower drop;
+        # no other artist, not the taken-down track, and not the planted streaming spike, which
+        # the incidents hold but the shipped rules do not alert on (spike is opt-in).
         assert {a["alert_id"] for a in alerts} == _expected_ids(world)
+        incidents = _lake(tmp_path).read_table("analytics", "streaming_anomalies").to_pylist()
+        assert {
+            (i["level"], i["entity_id"], i["date"], i["kind"], i["direction"]) for i in incidents
+        } >= {("artist", spike_artist(world), SPIKE_DAY, "spike", "up")}
         for channel, rx in receivers.items():
-            assert len(rx.accepted()) == 3, channel
+            assert len(rx.accepted()) == 2, channel
         dedup = sorted(body["dedup_key"] for body in receivers["pagerduty"].json_bodies())
         assert dedup == sorted(_expected_ids(world))
         fingerprints = sorted(e["fingerprint"][1] for e in receivers["sentry"].sentry_events())
@@ -131,9 +156,9 @@ def test_a_receiver_failing_twice_gets_the_alert_once(tmp_path: Path, world: Sam
         assert _run(tmp_path, channel_config(receivers)).success
         for channel in ("pagerduty", "slack"):
             rx = receivers[channel]
-            assert len(rx.received) == 5  # 2 refused, then 3 accepted
+            assert len(rx.received) == 4  # 2 refused, then 2 accepted
             bodies = [r.body for r in rx.accepted()]
-            assert len(bodies) == len(set(bodies)) == 3
+            assert len(bodies) == len(set(bodies)) == 2
         rows = {(d["alert_id"], d["channel"]): d for d in _table(tmp_path, "alert_deliveries")}
         assert {d["status"] for d in rows.values()} == {"delivered"}
         first = min(_expected_ids(world))
@@ -153,7 +178,7 @@ def test_a_receiver_down_the_whole_run_gets_the_alert_on_the_next_run(
         assert {(d["status"], d["attempts"], d["last_error_class"]) for d in slack_rows} == {
             ("pending", 3, "ConnectionError")
         }
-        assert len(receivers["pagerduty"].accepted()) == 3
+        assert len(receivers["pagerduty"].accepted()) == 2
 
         lake = _lake(tmp_path)
         with dg.build_sensor_context(
@@ -164,12 +189,12 @@ def test_a_receiver_down_the_whole_run_gets_the_alert_on_the_next_run(
 
         again = _run(tmp_path, channel_config(receivers))
         assert again.success and _check_passed(again)
-        assert len(receivers["slack"].accepted()) == 3
-        assert len(receivers["pagerduty"].received) == 3  # nothing sent twice
+        assert len(receivers["slack"].accepted()) == 2
+        assert len(receivers["pagerduty"].received) == 2  # nothing sent twice
         statuses = {d["status"] for d in _table(tmp_path, "alert_deliveries")}
         assert statuses == {"delivered"}
         _run(tmp_path, channel_config(receivers))
-        assert len(receivers["slack"].received) == 3
+        assert len(receivers["slack"].received) == 2
         with dg.build_sensor_context(
             resources={"lake": lake, "alert_channels": AlertChannelsResource(**down)}
         ) as context:
@@ -194,7 +219,18 @@ def test_without_channels_alerts_are_stored_and_marked_channel_off(
         "slack": "off: SLACK_WEBHOOK_URL is not set",
     }
     deliveries = _table(tmp_path, "alert_deliveries")
-    assert len(deliveries) == 9 and {d["status"] for d in deliveries} == {"channel_off"}
+    assert len(deliveries) == 6 and {d["status"] for d in deliveries} == {"channel_off"}
+
+
+def test_spike_alerts_are_raised_when_the_rules_opt_in(tmp_path: Path, world: SampleWorld) -> None:
+    """With spike among streaming_anomaly.kinds the planted streaming spike is alerted too."""
+    rules = _rules_with(tmp_path, kinds=["spike", "drop", "level_shift"])
+    write_inputs(tmp_path / "lake", world)
+    assert _run(tmp_path, {"rules_path": str(rules)}).success
+    alerts = {a["alert_id"]: a for a in _table(tmp_path, "artist_alerts")}
+    assert set(alerts) == {*_expected_ids(world), _spike_alert_id(world)}
+    spike = alerts[_spike_alert_id(world)]
+    assert (spike["rule"], spike["artist_id"]) == ("streaming_anomaly", spike_artist(world))
 
 
 @pytest.mark.parametrize(

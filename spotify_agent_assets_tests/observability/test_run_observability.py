@@ -112,7 +112,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
 def test_the_runs_did_what_the_scene_says(scene: Scene) -> None:
     assert scene.good.success
     assert not scene.failed.success
-    assert len(scene.slack.accepted()) == 3  # the three alerts of the sample world
+    assert len(scene.slack.accepted()) == 2  # the two alerts of the sample world
 
 
 def test_requests_made_inside_a_step_carry_the_run_as_trace(scene: Scene) -> None:
@@ -120,7 +120,7 @@ def test_requests_made_inside_a_step_carry_the_run_as_trace(scene: Scene) -> Non
     expected = f"00-{trace_id_for_run(run_id)}-{step_span_id(run_id, 'alert_deliveries')}-01"
     assert trace_id_for_run(run_id) == run_id.replace("-", "")
     headers = [{k.lower(): v for k, v in r.headers.items()} for r in scene.slack.received]
-    assert [h.get("traceparent") for h in headers] == [expected] * 3
+    assert [h.get("traceparent") for h in headers] == [expected] * 2
 
 
 def test_spans_audit_and_cursor_from_the_export_sensor(scene: Scene, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_spans_audit_and_cursor_from_the_export_sensor(scene: Scene, tmp_path: P
         assert record["what"].startswith(f"materialized {record['asset_key']}")
         assert isinstance(record["event_id"], int)
     actions = [r for r in records if r["event_type"] == "ACTION"]
-    assert len(actions) == 3
+    assert len(actions) == 2
     for action in actions:
         assert action["action"] == "alert_delivery"
         assert (
