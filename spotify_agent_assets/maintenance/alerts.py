@@ -51,7 +51,7 @@ def validate_dsn(dsn: str) -> str:
 
 def scrub_event(event: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
     """``event`` with every string scrubbed of secrets, listener ids and pseudonyms."""
-    from spotify_agent_assets.streams.readers import redact_listener_text
+    from spotify_agent_assets.streams.raw_batch import redact_listener_text
 
     secrets = tuple(secrets)
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 from spotify_agent_assets.lake.atomic_file import write_bytes
 from spotify_agent_assets.streams.landing_index import list_landing_files
-from spotify_agent_assets.streams.readers import HEAD_BYTES, UnreadableFileError, detect_format
+from spotify_agent_assets.streams.raw_batch import UnreadableFileError
+from spotify_agent_assets.streams.readers import HEAD_BYTES, detect_format
 
 if TYPE_CHECKING:
     from pyarrow.fs import FileSystem

@@ -1,8 +1,11 @@
 """Pure ingestion logic for the listening-events landing zone (no Dagster imports).
 
 Reading and checking: ``readers`` turns landing files (stream event v1 as JSON Lines, CSV or
-Parquet, and Spotify's extended streaming history export) into raw Arrow batches;
-``validation`` checks them against stream event v1 in vectorised SQL; ``pseudonymize`` replaces
+Parquet, and Spotify's extended streaming history export) into raw Arrow batches
+(``raw_batch``), one reader per kind (``text_readers``, ``parquet_reader``,
+``extended_history_reader``); ``validation`` checks them against stream event v1, typed
+batches value by value (``value_screen``), the rest in vectorised SQL (``validation_query``,
+``validation_sql``), both handing back a ``validation_result``; ``pseudonymize`` replaces
 listener ids with keyed HMACs; ``event_ids`` derives ids for exports that carry none.
 
 Assembling: ``event_batches`` holds validated events compactly, ``dedupe`` keeps one event per

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from spotify_agent_assets.streams.readers import as_array
+from spotify_agent_assets.streams.raw_batch import as_array
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from spotify_agent_assets.streams.pseudonymize import PseudonymKey
 
 if TYPE_CHECKING:
-    from spotify_agent_assets.streams.readers import RawBatch
+    from spotify_agent_assets.streams.raw_batch import RawBatch
 
 LEDGER_PREFIX = "spotify-agent erasure ledger v1:"
 ERASURES_DIR = Path("maintenance") / "erasures"

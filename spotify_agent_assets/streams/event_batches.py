@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 from spotify_agent_assets.streams.event_ids import derive_event_ids
 from spotify_agent_assets.streams.event_schema import BOOL_COLUMNS, SourceFormat
 from spotify_agent_assets.streams.pseudonymize import PseudonymKey, pseudonymize
-from spotify_agent_assets.streams.readers import as_array
-from spotify_agent_assets.streams.validation import hash_strings
+from spotify_agent_assets.streams.raw_batch import as_array
+from spotify_agent_assets.streams.validation_query import hash_strings
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from spotify_agent_assets.streams.readers import RawBatch
-    from spotify_agent_assets.streams.validation import ValidationResult
+    from spotify_agent_assets.streams.raw_batch import RawBatch
+    from spotify_agent_assets.streams.validation_result import ValidationResult
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 # Text held as codes into a run-wide dictionary (``share_dictionaries``); until then as

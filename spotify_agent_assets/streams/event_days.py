@@ -8,13 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.streams.readers import (
-    PARQUET_MAGIC,
-    UnreadableFileError,
-    iter_landing_batches,
-    resolve_path,
-)
-from spotify_agent_assets.streams.validation import connect, ts_sql
+from spotify_agent_assets.streams.raw_batch import UnreadableFileError
+from spotify_agent_assets.streams.readers import PARQUET_MAGIC, iter_landing_batches, resolve_path
+from spotify_agent_assets.streams.validation_query import connect
+from spotify_agent_assets.streams.validation_sql import ts_sql
 
 if TYPE_CHECKING:
     import duckdb

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.streams.validation import connect
+from spotify_agent_assets.streams.validation_query import connect
 
 if TYPE_CHECKING:
     import duckdb

@@ -57,8 +57,10 @@ from spotify_agent_assets.streams.quarantine import (
     safe_source_file,
     stamp_quarantine,
 )
-from spotify_agent_assets.streams.readers import UnreadableFileError, iter_landing_batches
-from spotify_agent_assets.streams.validation import connect, hash_strings, validate_batch
+from spotify_agent_assets.streams.raw_batch import UnreadableFileError
+from spotify_agent_assets.streams.readers import iter_landing_batches
+from spotify_agent_assets.streams.validation import validate_batch
+from spotify_agent_assets.streams.validation_query import connect, hash_strings
 
 if TYPE_CHECKING:
     import duckdb

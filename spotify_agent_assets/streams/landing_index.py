@@ -185,11 +185,8 @@ def content_id(file: LandingFile, filesystem: FileSystem) -> str:
 def _read_content(file: LandingFile, filesystem: FileSystem) -> tuple[str, bytes | None]:
     """``content_id`` and, for a JSON file, its bytes (kept so its days can be read from them
     without a second read; a JSON landing file is tens of MB at most)."""
-    from spotify_agent_assets.streams.readers import (
-        HEAD_BYTES,
-        UnreadableFileError,
-        detect_format,
-    )
+    from spotify_agent_assets.streams.raw_batch import UnreadableFileError
+    from spotify_agent_assets.streams.readers import HEAD_BYTES, detect_format
 
     keep = file.path.lower().endswith(JSON_SUFFIXES)
     digest = hashlib.sha256()

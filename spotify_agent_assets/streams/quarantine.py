@@ -18,7 +18,7 @@ from spotify_agent_assets.streams.pseudonymize import (
     pseudonymize,
     pseudonymize_one,
 )
-from spotify_agent_assets.streams.readers import RawBatch, redact_listener_text
+from spotify_agent_assets.streams.raw_batch import RawBatch, redact_listener_text
 
 if TYPE_CHECKING:
     import pyarrow as pa

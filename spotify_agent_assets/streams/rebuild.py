@@ -30,12 +30,8 @@ from spotify_agent_assets.streams.event_schema import (
 from spotify_agent_assets.streams.ingest import ingest_files, safe_source_file
 from spotify_agent_assets.streams.landing_index import IndexedFile, LandingIndex
 from spotify_agent_assets.streams.provenance import partition_footer
-from spotify_agent_assets.streams.readers import (
-    HEAD_BYTES,
-    RawBatch,
-    UnreadableFileError,
-    detect_format,
-)
+from spotify_agent_assets.streams.raw_batch import RawBatch, UnreadableFileError
+from spotify_agent_assets.streams.readers import HEAD_BYTES, detect_format
 
 if TYPE_CHECKING:
     import pyarrow as pa

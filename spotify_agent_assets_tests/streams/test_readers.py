@@ -9,11 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_agent_assets.streams.readers import (
-    UnreadableFileError,
-    detect_format,
-    read_landing_file,
-)
+from spotify_agent_assets.streams.raw_batch import UnreadableFileError
+from spotify_agent_assets.streams.readers import detect_format, read_landing_file
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
 

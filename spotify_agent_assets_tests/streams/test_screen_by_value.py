@@ -11,15 +11,11 @@ import pyarrow as pa
 import pytest
 
 from spotify_agent_assets.streams.event_schema import V1_COLUMNS, v1_schema
-from spotify_agent_assets.streams.readers import RawBatch
-from spotify_agent_assets.streams.validation import (
-    ValidationResult,
-    can_screen_by_value,
-    connect,
-    screen_by_value,
-    validate_batch,
-    validate_rows,
-)
+from spotify_agent_assets.streams.raw_batch import RawBatch
+from spotify_agent_assets.streams.validation import validate_batch
+from spotify_agent_assets.streams.validation_query import connect, validate_rows
+from spotify_agent_assets.streams.validation_result import ValidationResult
+from spotify_agent_assets.streams.value_screen import can_screen_by_value, screen_by_value
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
 UTC = dt.UTC

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from spotify_agent_assets.streams.event_schema import V1_COLUMNS, v1_schema
-from spotify_agent_assets.streams.readers import RawBatch
+from spotify_agent_assets.streams.raw_batch import RawBatch
 from spotify_agent_assets.streams.validation import validate_batch
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
