@@ -12,8 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from spotify_agent_assets_tests.http_receiver import Request, Response, serve_http
 
 SENTRY_KEY = "sentrypublickey5a1b2c3d4e5f6a7b"
 ROUTING_KEY = "pdroutingkey0f9e8d7c6b5a4f3e2d1c"
@@ -61,31 +62,22 @@ class Receiver:
 def receiver(ok_status: int = 200, failures: list[tuple[int, dict[str, str]]] | None = None):
     state = Receiver(ok_status=ok_status, failures=list(failures or []))
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            with state.lock:
-                status, headers = state.failures.pop(0) if state.failures else (ok_status, {})
-                state.received.append(Received(self.path, dict(self.headers), body, status))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"status": "success"}' if status < 300 else b'{"error": "x"}')
+    def respond(request: Request) -> Response:
+        # Not record_and_take: the record carries the status the plan picked.
+        with state.lock:
+            status, headers = state.failures.pop(0) if state.failures else (ok_status, {})
+            state.received.append(
+                Received(request.path, dict(request.headers), request.body, status)
+            )
+        return Response(
+            status,
+            [*headers.items(), ("content-type", "application/json")],
+            b'{"status": "success"}' if status < 300 else b'{"error": "x"}',
+        )
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(respond) as port:
+        state.port = port
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def dead_url() -> str:

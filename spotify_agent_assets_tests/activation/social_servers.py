@@ -16,8 +16,9 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from spotify_agent_assets_tests.http_receiver import Request, Response, record_and_take, serve_http
 
 YOUTUBE_KEY = "yt-key-SECRET-0123456789"
 LASTFM_KEY = "lastfm-key-SECRET-9876543210"
@@ -49,11 +50,8 @@ class _Emulator:
         raise NotImplementedError
 
     def handle(self, seen: Seen) -> Answer:
-        with self.lock:
-            self.requests.append(seen)
-            if self.script:
-                return self.script.pop(0)
-        return self.answer(seen)
+        scripted = record_and_take(self.lock, self.requests, seen, self.script)
+        return scripted if scripted is not None else self.answer(seen)
 
 
 class YouTubeEmulator(_Emulator):
@@ -128,41 +126,23 @@ class LastfmEmulator(_Emulator):
 
 @contextmanager
 def serve(emulator: _Emulator, prefix: str) -> Iterator[_Emulator]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            seen = Seen(
-                self.command,
-                self.path,
-                {k.lower(): v for k, v in self.headers.items()},
-                self.rfile.read(length).decode() if length else "",
-            )
-            answer = emulator.handle(seen)
-            payload = (
-                answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
-            ).encode()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+    def respond(request: Request) -> Response:
+        seen = Seen(
+            request.method,
+            request.path,
+            {k.lower(): v for k, v in request.headers.items()},
+            request.body.decode(),
+        )
+        answer = emulator.handle(seen)
+        payload = (
+            answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+        ).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        return Response(answer.status, [*headers, *answer.headers.items()], payload)
 
-        do_GET = do_POST = _serve
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    emulator.url = f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    try:
+    with serve_http(respond, methods=("GET", "POST")) as port:
+        emulator.url = f"http://127.0.0.1:{port}{prefix}"
         yield emulator
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def lastfm_artist(name: str, listeners: str, playcount: str, mbid: str = "") -> dict[str, Any]:

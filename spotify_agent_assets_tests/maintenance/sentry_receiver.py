@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from spotify_agent_assets_tests.http_receiver import Request, Response, serve_http
 
 PUBLIC_KEY = "testpublickey0123456789abcdef"
 
@@ -48,27 +48,14 @@ class SentryReceiver:
 def sentry_receiver() -> Iterator[SentryReceiver]:
     receiver = SentryReceiver(port=0)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            if self.headers.get("content-encoding") == "gzip":
-                body = gzip.decompress(body)
-            receiver.bodies.append(body)
-            receiver.auth_headers.append(self.headers.get("x-sentry-auth", ""))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(b"{}")
+    def respond(request: Request) -> Response:
+        body = request.body
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        receiver.bodies.append(body)
+        receiver.auth_headers.append(request.headers.get("x-sentry-auth", ""))
+        return Response(200, [("content-type", "application/json")], b"{}")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(respond) as port:
+        receiver.port = port
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

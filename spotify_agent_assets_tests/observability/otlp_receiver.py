@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from spotify_agent_assets_tests.http_receiver import Request, Response, serve_http
 
 
 @dataclass
@@ -55,54 +56,41 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 
     state = OtlpReceiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            if self.path != "/v1/traces" or (
-                self.headers.get("content-type") != "application/x-protobuf"
-            ):
-                self.send_response(404)
-                self.end_headers()
-                return
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(body)
-            received = []
-            for resource_spans in request.resource_spans:
-                resource = _attributes(resource_spans.resource.attributes)
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        received.append(
-                            ReceivedSpan(
-                                trace_id=span.trace_id.hex(),
-                                span_id=span.span_id.hex(),
-                                parent_span_id=span.parent_span_id.hex(),
-                                name=span.name,
-                                attributes=_attributes(span.attributes),
-                                status_code=span.status.code,
-                                start_ns=span.start_time_unix_nano,
-                                end_ns=span.end_time_unix_nano,
-                                resource=resource,
-                            )
+    def respond(http_request: Request) -> Response:
+        if http_request.path != "/v1/traces" or (
+            http_request.headers.get("content-type") != "application/x-protobuf"
+        ):
+            return Response(404)
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(http_request.body)
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = _attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        ReceivedSpan(
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            name=span.name,
+                            attributes=_attributes(span.attributes),
+                            status_code=span.status.code,
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
+                            resource=resource,
                         )
-            with state.lock:
-                state.requests += 1
-                state.spans += received
-            payload = ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200)
-            self.send_header("content-type", "application/x-protobuf")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+                    )
+        with state.lock:
+            state.requests += 1
+            state.spans += received
+        payload = ExportTraceServiceResponse().SerializeToString()
+        headers = [
+            ("content-type", "application/x-protobuf"),
+            ("content-length", str(len(payload))),
+        ]
+        return Response(200, headers, payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(respond) as port:
+        state.port = port
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
