@@ -42,11 +42,8 @@ CONTENDERS = (("naive", 0), ("ours", 1), ("ours", 2))
 
 def write_clips(folder: Path, count: int) -> list[Path]:
     """The first ``count`` clips of the seed-7 sample world, in their landing-zone formats."""
-    from spotify_agent_assets.sample_world.audio import (
-        audio_ground_truth,
-        render_clip,
-        write_clip,
-    )
+    from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip
+    from spotify_agent_assets.sample_world.audio_landing_files import write_clip
     from spotify_agent_assets.sample_world.world import SampleWorld
 
     world = SampleWorld(seed=7)

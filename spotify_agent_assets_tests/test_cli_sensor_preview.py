@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip, write_clip
+from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip
+from spotify_agent_assets.sample_world.audio_landing_files import write_clip
 from spotify_agent_assets.sample_world.landing_files import write_sample_landing_zone
 from spotify_agent_assets.sample_world.listening import ListeningWorld
 from spotify_agent_assets.sample_world.world import SampleWorld

@@ -5,7 +5,8 @@
 in-process to a `requests.Session` (local mode without Spotify credentials).
 """
 
-from spotify_agent_assets.sample_world.api import ApiResponse, SampleWorldApi
+from spotify_agent_assets.sample_world.api import SampleWorldApi
+from spotify_agent_assets.sample_world.api_requests import ApiResponse
 from spotify_agent_assets.sample_world.emulator import (
     ALL_FAULT_KINDS,
     FaultPlan,

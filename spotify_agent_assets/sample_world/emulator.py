@@ -24,12 +24,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from spotify_agent_assets.sample_world.api import (
-    ApiResponse,
-    SampleWorldApi,
-    bearer_token,
-    error_response,
-)
+from spotify_agent_assets.sample_world.api import SampleWorldApi
+from spotify_agent_assets.sample_world.api_requests import ApiResponse, bearer_token, error_response
 from spotify_agent_assets.sample_world.fixed_objects import FixedObjects
 from spotify_agent_assets.sample_world.world import DEFAULT_AS_OF, SampleWorld
 

@@ -34,7 +34,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from spotify_agent_assets.lake.atomic_file import atomic_path
-from spotify_agent_assets.sample_world.listening import STREAM_EVENT_V1, ListeningWorld, stable_rng
+from spotify_agent_assets.sample_world.listening import STREAM_EVENT_V1, ListeningWorld
+from spotify_agent_assets.sample_world.listening_sessions import stable_rng
 from spotify_agent_assets.sample_world.world import SampleWorld
 
 EventFormat = Literal["jsonl", "csv", "parquet"]

@@ -4,7 +4,7 @@
 
 One clip per track, ``<landing>/audio/<track_id>.<ext>``, and the ground truth in
 ``<landing>/audio/_ground_truth.json``, the content-type labels in ``_labels.csv`` (see
-`sample_world.audio`). Writes nothing when the zone
+`sample_world.audio_landing_files`). Writes nothing when the zone
 already holds this sample (a ``_sample_audio.json`` marker with a version stamp, and every
 clip still there): rewriting identical files would only bump their modification times and make
 the audio landing sensor analyse the whole catalogue again.
@@ -28,8 +28,10 @@ def write_zone(landing_dir: Path, *, force: bool = False) -> tuple[int, bool]:
     from spotify_agent_assets.sample_world.audio import (
         DEFAULT_DURATIONS_S,
         SAMPLE_RATE,
-        audio_dir,
         audio_ground_truth,
+    )
+    from spotify_agent_assets.sample_world.audio_landing_files import (
+        audio_dir,
         ground_truth_path,
         write_audio_landing_zone,
     )

@@ -17,7 +17,8 @@ from spotify_agent_assets.defs.audio.assets import audio_anomalies, audio_catalo
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.environment import AgentSettings, load_settings
-from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip, write_clip
+from spotify_agent_assets.sample_world.audio import audio_ground_truth, render_clip
+from spotify_agent_assets.sample_world.audio_landing_files import write_clip
 from spotify_agent_assets.sample_world.world import SampleWorld
 
 pytestmark = pytest.mark.slow

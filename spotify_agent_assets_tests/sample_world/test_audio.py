@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spotify_agent_assets.sample_world import audio, write_audio_zone
+from spotify_agent_assets.sample_world import audio, audio_landing_files, write_audio_zone
 from spotify_agent_assets.sample_world.audio import (
     AUDIO_FORMATS,
     CHARACTERS,
@@ -24,6 +24,8 @@ from spotify_agent_assets.sample_world.audio import (
     audio_ground_truth,
     plan_clip,
     render_clip,
+)
+from spotify_agent_assets.sample_world.audio_landing_files import (
     write_audio_landing_zone,
     write_clip,
 )
@@ -185,6 +187,7 @@ def small_catalogue(
         subset[truth.track_id] = truth
     chosen = sorted(subset.values(), key=lambda t: t.track_id)
     monkeypatch.setattr(audio, "audio_ground_truth", lambda *args, **kwargs: chosen)
+    monkeypatch.setattr(audio_landing_files, "audio_ground_truth", lambda *args, **kwargs: chosen)
     return chosen
 
 

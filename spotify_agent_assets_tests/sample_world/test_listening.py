@@ -21,15 +21,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from spotify_agent_assets.sample_world.listener_profiles import COUNTRY_CODES, PLATFORMS
 from spotify_agent_assets.sample_world.listening import (
-    COUNTRY_CODES,
-    PLATFORMS,
-    REASONS,
     STREAM_EVENT_V1,
     ListeningWorld,
     generate_bench_events,
-    hex_ids,
 )
+from spotify_agent_assets.sample_world.listening_sessions import REASONS, hex_ids
 from spotify_agent_assets.sample_world.world import SampleWorld
 
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
