@@ -40,7 +40,7 @@ Rules (thresholds are the module constants):
   Without ``duration_ms`` (track not in the catalogue yet) only the excerpt minimum applies.
 - ``sample_rate`` (warning under 22050 Hz, info otherwise): a rate outside
   `STANDARD_SAMPLE_RATES`. 22050 Hz is fine: it is the rate the features are computed at
-  (``features.SAMPLE_RATE``), the usual rate of preview clips, and keeps everything up to
+  (``decoding.SAMPLE_RATE``), the usual rate of preview clips, and keeps everything up to
   11 kHz. A lower rate (8/16 kHz telephone or speech audio) has no content above 4-8 kHz and
   biases the spectral features; 32, 176.4 or 192 kHz are decodable but unusual for delivery.
 - ``channels`` (warning): more than 2 channels (everything is downmixed to mono by averaging,

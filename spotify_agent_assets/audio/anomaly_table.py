@@ -20,7 +20,7 @@ from spotify_agent_assets.audio.anomalies import (
     isolation_forest_flags,
     rule_flags,
 )
-from spotify_agent_assets.audio.features import FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 from spotify_agent_assets.audio.signal_columns import stats_from_columns
 
 FAILED_RULE = "analysis_failed"

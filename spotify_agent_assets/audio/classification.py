@@ -111,7 +111,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spotify_agent_assets.audio.features import FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 
 if TYPE_CHECKING:
     from sklearn.calibration import CalibratedClassifierCV

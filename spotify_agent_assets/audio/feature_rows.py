@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from spotify_agent_assets.audio.catalog import CatalogEntry
-from spotify_agent_assets.audio.features import EXTRACTOR_VERSION, FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import EXTRACTOR_VERSION, FEATURE_NAMES
 from spotify_agent_assets.audio.parallel import AnalysisFailure, AnalysisResult
 from spotify_agent_assets.audio.signal_columns import SIGNAL_COLUMNS
 

@@ -45,7 +45,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.audio.features import Features, extract_features, load_audio, warm_up
+from spotify_agent_assets.audio.decoding import load_audio
+from spotify_agent_assets.audio.feature_names import Features
+from spotify_agent_assets.audio.features import extract_features, warm_up
 
 if TYPE_CHECKING:
     from types import TracebackType

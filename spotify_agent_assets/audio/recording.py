@@ -10,12 +10,8 @@ The statistics travel with the features as ``signal_*`` columns (`signal_columns
 from __future__ import annotations
 
 from spotify_agent_assets.audio.anomalies import signal_stats
-from spotify_agent_assets.audio.features import (
-    SAMPLE_RATE,
-    analysis_signal,
-    decode_audio,
-    extract_features,
-)
+from spotify_agent_assets.audio.decoding import SAMPLE_RATE, analysis_signal, decode_audio
+from spotify_agent_assets.audio.features import extract_features
 from spotify_agent_assets.audio.parallel import AnalysisResult, PathLike, analysis_failure
 from spotify_agent_assets.audio.signal_columns import signal_columns
 

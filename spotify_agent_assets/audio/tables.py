@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spotify_agent_assets.audio.features import DESCRIPTORS, FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import DESCRIPTORS, FEATURE_NAMES
 from spotify_agent_assets.audio.signal_columns import SIGNAL_COLUMNS
 from spotify_agent_assets.lake.table_contract import Column, TableContract
 

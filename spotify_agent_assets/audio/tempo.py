@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# The analysis grid of audio.features (which imports this module, so they are repeated here).
+# The analysis grid of audio.decoding and audio.intermediates (intermediates imports this module,
+# so they are repeated here).
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
 N_FFT = 2048

@@ -6,8 +6,8 @@ import numpy as np
 
 from spotify_agent_assets.audio.anomalies import signal_stats
 from spotify_agent_assets.audio.anomaly_table import audio_anomaly_rows
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 from spotify_agent_assets.audio.feature_rows import ANALYSIS_COLUMNS
-from spotify_agent_assets.audio.features import FEATURE_NAMES
 from spotify_agent_assets.audio.signal_columns import signal_columns
 
 SR = 22050

@@ -15,7 +15,7 @@ from spotify_agent_assets.audio.classification import (
     feature_matrix,
     train_classifier,
 )
-from spotify_agent_assets.audio.features import FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 
 FEATURES = ("speechiness", "key_confidence", "loudness_db")
 # Class means of FEATURES; the generic classifier tests call their near-silent class "other".

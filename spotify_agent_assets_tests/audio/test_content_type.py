@@ -52,7 +52,8 @@ def _sample_clip_features(job: tuple[str, str | None, str | None]) -> dict[str, 
 
 
 def _recording_features(path: str) -> dict[str, Any]:
-    from spotify_agent_assets.audio.features import extract_features, load_audio
+    from spotify_agent_assets.audio.decoding import load_audio
+    from spotify_agent_assets.audio.features import extract_features
 
     return extract_features(*load_audio(path))
 

@@ -9,13 +9,13 @@ import pytest
 
 from spotify_agent_assets.audio.anomalies import signal_stats
 from spotify_agent_assets.audio.catalog import CatalogEntry
+from spotify_agent_assets.audio.feature_names import EXTRACTOR_VERSION, FEATURE_NAMES
 from spotify_agent_assets.audio.feature_rows import (
     ANALYSIS_COLUMNS,
     feature_rows,
     files_to_analyse,
     reusable_features,
 )
-from spotify_agent_assets.audio.features import EXTRACTOR_VERSION, FEATURE_NAMES
 from spotify_agent_assets.audio.parallel import AnalysisFailure
 from spotify_agent_assets.audio.signal_columns import signal_columns, stats_from_columns
 

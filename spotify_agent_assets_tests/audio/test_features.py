@@ -9,17 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spotify_agent_assets.audio.features import (
-    DESCRIPTORS,
-    FEATURE_NAMES,
-    PITCH_CLASSES,
-    SAMPLE_RATE,
-    AudioDecodeError,
-    _hpss,
-    extract_features,
-    load_audio,
-    naive_features,
-)
+from spotify_agent_assets.audio.decoding import SAMPLE_RATE, AudioDecodeError, load_audio
+from spotify_agent_assets.audio.feature_names import DESCRIPTORS, FEATURE_NAMES, PITCH_CLASSES
+from spotify_agent_assets.audio.features import extract_features, naive_features
+from spotify_agent_assets.audio.intermediates import _hpss
 
 SR = SAMPLE_RATE
 SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"

@@ -14,7 +14,7 @@ from spotify_agent_assets.audio.classification import (
     feature_matrix,
     train_classifier,
 )
-from spotify_agent_assets.audio.features import FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 from spotify_agent_assets.audio.model_registry import (
     FINGERPRINT_TAG,
     METRICS_ARTIFACT,

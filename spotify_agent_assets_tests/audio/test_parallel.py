@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spotify_agent_assets.audio.features import SAMPLE_RATE, extract_features, load_audio
+from spotify_agent_assets.audio.decoding import SAMPLE_RATE, load_audio
+from spotify_agent_assets.audio.features import extract_features
 from spotify_agent_assets.audio.parallel import (
     AnalysisFailure,
     AnalysisProgress,

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from spotify_agent_assets.audio.features import Features, extract_features, load_audio
+from spotify_agent_assets.audio.decoding import load_audio
+from spotify_agent_assets.audio.feature_names import Features
+from spotify_agent_assets.audio.features import extract_features
 from spotify_agent_assets_tests.audio.tempo_clips import (
     TEMPO_BANDS,
     ClipSpec,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spotify_agent_assets.audio.features import FEATURE_NAMES
+from spotify_agent_assets.audio.feature_names import FEATURE_NAMES
 from spotify_agent_assets.audio.track_classes import NotEnoughLabelsError, classify_tracks
 
 GENRES = ("rock", "jazz", "classical")

@@ -170,13 +170,13 @@ def audio_features(
     Definitions: ``spotify_agent_assets.audio.features``.
     """
     from spotify_agent_assets.audio.catalog import CatalogEntry
+    from spotify_agent_assets.audio.feature_names import EXTRACTOR_VERSION
     from spotify_agent_assets.audio.feature_rows import (
         FAILED,
         feature_rows,
         files_to_analyse,
         reusable_features,
     )
-    from spotify_agent_assets.audio.features import EXTRACTOR_VERSION
     from spotify_agent_assets.audio.parallel import AnalysisProgress, AudioAnalysisPool
     from spotify_agent_assets.audio.recording import analyse_recording
     from spotify_agent_assets.plots.asset_charts import feature_histogram
