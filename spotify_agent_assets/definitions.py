@@ -15,8 +15,11 @@ from spotify_agent_assets.defs.activation import (
     ACTIVATION_SCHEDULES,
     ACTIVATION_SENSORS,
 )
-from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+from spotify_agent_assets.defs.analytics.python_assets import (
+    ANALYTICS_ASSETS,
+    ANALYTICS_TABLE_CHECKS,
+)
 from spotify_agent_assets.defs.audio.assets import AUDIO_ASSETS, audio_table_checks
 from spotify_agent_assets.defs.audio.automation import audio_analysis, audio_landing_sensor
 from spotify_agent_assets.defs.celery_queues import with_celery_queues

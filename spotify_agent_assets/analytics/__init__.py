@@ -7,5 +7,6 @@
 - ``baseline``, ``series``, ``charts``: the shared machinery under them;
 - ``scoring_window``: which days a run computes and reads (closed days, bounded work).
 
-The Dagster assets that run them live in ``spotify_agent_assets.defs.analytics.assets``.
+The Dagster assets that run them live in ``spotify_agent_assets.defs.analytics.assets`` and
+(the weekly report) ``spotify_agent_assets.defs.analytics.weekly_report``.
 """

@@ -22,12 +22,14 @@ from spotify_agent_assets.analytics.tables import (
 )
 from spotify_agent_assets.analytics.trends import artist_trends
 from spotify_agent_assets.defs.analytics.assets import (
-    ANALYTICS_ASSETS,
     ANALYTICS_AUTOMATION,
-    ANALYTICS_TABLE_CHECKS,
     ARTIST_DAILY_METRICS,
     DIM_TRACK,
     FCT_STREAMS_DAILY,
+)
+from spotify_agent_assets.defs.analytics.python_assets import (
+    ANALYTICS_ASSETS,
+    ANALYTICS_TABLE_CHECKS,
 )
 from spotify_agent_assets.defs.lake import LakeIOManager, LakeResource
 from spotify_agent_assets.defs.table_checks import KEY_CHECK, SCHEMA_CHECK

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+from spotify_agent_assets.defs.analytics.python_assets import (
+    ANALYTICS_ASSETS,
+    ANALYTICS_TABLE_CHECKS,
+)
 from spotify_agent_assets.defs.resources import build_resources
 from spotify_agent_assets.defs.spotify import assets as spotify_assets
 from spotify_agent_assets.defs.spotify.checks import spotify_table_checks

@@ -160,8 +160,8 @@ def test_a_partitioned_write_logs_how_far_it_is(monkeypatch: pytest.MonkeyPatch)
 def test_references_link_to_the_repository_when_its_url_is_set() -> None:
     """With SPOTIFY_AGENT_SOURCE_URL the UI links each asset to its file on GitHub (or GitLab),
     dbt models to their SQL file, at the configured branch."""
-    from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS
     from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+    from spotify_agent_assets.defs.analytics.python_assets import ANALYTICS_ASSETS
 
     linked = apply_operator_policy(
         [*ANALYTICS_ASSETS, *DBT_ASSETS],

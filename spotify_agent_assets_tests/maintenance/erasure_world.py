@@ -14,8 +14,11 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from spotify_agent_assets.defs.analytics.assets import ANALYTICS_ASSETS, ANALYTICS_TABLE_CHECKS
 from spotify_agent_assets.defs.analytics.dbt_assets import DBT_ASSETS
+from spotify_agent_assets.defs.analytics.python_assets import (
+    ANALYTICS_ASSETS,
+    ANALYTICS_TABLE_CHECKS,
+)
 from spotify_agent_assets.defs.ml.assets import ML_ASSETS, ML_TABLE_CHECKS
 from spotify_agent_assets.defs.ml.serving import SERVING_ASSETS, SERVING_TABLE_CHECKS
 from spotify_agent_assets.defs.resources import build_resources

@@ -1,14 +1,14 @@
-"""Python analytics over the dbt models: artist trends, streaming anomalies, weekly reports.
+"""Python analytics over the dbt models: artist trends and streaming anomalies.
 
 The inputs are dbt models in the warehouse (``analytics.artist_daily_metrics``,
 ``analytics.fct_streams_daily``, ``analytics.dim_track``), read with SQL through a read-only
 connection; the methods live in :mod:`spotify_agent_assets.analytics` and this module only
 wires them to Dagster. ``artist_trends`` and ``streaming_anomalies`` are tables stored by the
-lake IO manager (``<lake>/analytics/<asset>/``, views ``analytics.<asset>``).
-``weekly_artist_report`` writes one folder of files per artist and week,
-``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/``, and stores an index
-of them as its table. All three follow their upstreams by declarative automation. Their
-columns are declared in ``analytics.tables``; the key and schema checks read what is stored.
+lake IO manager (``<lake>/analytics/<asset>/``, views ``analytics.<asset>``). The weekly
+report over them is ``weekly_report``, which shares this module's warehouse reads, last
+complete day and automation; ``python_assets`` collects the three. All three follow their
+upstreams by declarative automation. Their columns are declared in ``analytics.tables``; the
+key and schema checks read what is stored.
 
 Closed days only: each run works as of the last complete day of ``artist_daily_metrics``
 (``is_complete``, true once the UTC day had ended when dbt built the row); the day in progress
@@ -16,8 +16,7 @@ is never read. Bounded work: ``artist_trends`` and ``streaming_anomalies`` are u
 tables kept incrementally by day: a run recomputes the days since the previous run's ``as_of``
 (its materialization metadata), always the last 7, and any day the daily models rebuilt since
 (``previous_runs``); it reads only those days and the 56 before them, with SQL filtered on date,
-and keeps the stored rows of earlier days (``analytics.scoring_window``). The report reads the
-28 days of its charts, which hold both compared weeks.
+and keeps the stored rows of earlier days (``analytics.scoring_window``).
 """
 
 from collections.abc import Iterator
@@ -38,17 +37,12 @@ from spotify_agent_assets.analytics.tables import (
     ANALYTICS_GROUP,
     ARTIST_TRENDS,
     STREAMING_ANOMALIES,
-    WEEKLY_ARTIST_REPORT,
 )
 from spotify_agent_assets.defs.analytics.previous_runs import (
-    latest_materialization,
     previous_run,
-    recorded_as_of,
 )
 from spotify_agent_assets.defs.lake.resources import LakeResource
-from spotify_agent_assets.defs.table_checks import build_table_checks
 from spotify_agent_assets.defs.table_metadata import contract_metadata, markdown_table
-from spotify_agent_assets.lake.table_contract import to_arrow
 
 ANALYTICS_KINDS = {"python", "duckdb", "parquet"}
 
@@ -97,36 +91,18 @@ TRACK_STREAMS_SQL = """
     GROUP BY date, track_id
     ORDER BY track_id, date
 """
-TRACK_COUNTRY_STREAMS_SQL = """
-    SELECT date, track_id, country, SUM(streams)::BIGINT AS streams
-    FROM analytics.fct_streams_daily
-    WHERE date BETWEEN ? AND ?
-    GROUP BY date, track_id, country
-    ORDER BY track_id, date, country
-"""
 DIM_TRACK_SQL = """
     SELECT track_id, track_name, primary_artist_id
     FROM analytics.dim_track
     ORDER BY track_id
 """
-# The analytics tables' own views (the lake IO manager registers them).
-TRENDS_SQL = """
-    SELECT * FROM analytics.artist_trends WHERE date BETWEEN ? AND ? ORDER BY artist_id, date
-"""
-ANOMALIES_SQL = """
-    SELECT * FROM analytics.streaming_anomalies WHERE date BETWEEN ? AND ?
-    ORDER BY date, level, entity_id
-"""
 
-REPORT_FILES_DIR = "files"
 # What the metadata charts read of METRICS_SQL's rows.
 CHART_COLUMNS = ["date", "artist_id", "artist_name", "streams"]
-MARKDOWN_FILE = "report.md"
-HTML_FILE = "report.html"
 
 
 @contextmanager
-def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
+def warehouse_reader(lake: LakeResource) -> Iterator[Any]:
     """``Warehouse.reader()``, failing clearly when the dbt models were never materialized.
 
     The reads take seconds, so writers queued behind us barely wait.
@@ -141,7 +117,8 @@ def _warehouse_reader(lake: LakeResource) -> Iterator[Any]:
         yield connection
 
 
-def _query(connection: Any, sql: str, table: str, params: list[Any] | None = None) -> pa.Table:
+def query_table(connection: Any, sql: str, table: str, params: list[Any] | None = None) -> pa.Table:
+    """``sql`` with ``params`` as an Arrow table; a missing ``analytics.<table>`` fails naming it."""
     import duckdb
 
     try:
@@ -156,18 +133,18 @@ def _query(connection: Any, sql: str, table: str, params: list[Any] | None = Non
         ) from error
 
 
-def _complete_days(connection: Any, previous_as_of: date | None) -> tuple[date, date | None]:
+def complete_days(connection: Any, previous_as_of: date | None) -> tuple[date, date | None]:
     """(the last complete day, the first day) of ``artist_daily_metrics``.
 
     With a previous run, only days from a week before its ``as_of`` are looked at, and the
     first day is not looked up (None): what a run reads must not grow with history.
     """
     since = date.min if previous_as_of is None else previous_as_of - timedelta(days=RESCORE_DAYS)
-    (as_of,) = _query(connection, LAST_COMPLETE_DAY_SQL, "artist_daily_metrics", [since])
+    (as_of,) = query_table(connection, LAST_COMPLETE_DAY_SQL, "artist_daily_metrics", [since])
     as_of = as_of[0].as_py()
     first_day = None
     if previous_as_of is None:
-        (first_day,) = _query(connection, FIRST_DAY_SQL, "artist_daily_metrics")
+        (first_day,) = query_table(connection, FIRST_DAY_SQL, "artist_daily_metrics")
         first_day = first_day[0].as_py()
     if as_of is None:
         raise dg.Failure(
@@ -213,8 +190,8 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
     from spotify_agent_assets.plots.asset_charts import top_artist_streams
 
     previous = previous_run(context, lake, ARTIST_TRENDS, [ARTIST_DAILY_METRICS])
-    with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection, previous.as_of)
+    with warehouse_reader(lake) as connection:
+        as_of, first_day = complete_days(connection, previous.as_of)
         window = scoring_window(
             as_of,
             first_day,
@@ -222,7 +199,7 @@ def artist_trends(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.O
             lookback_days=LOOKBACK_DAYS,
             rebuilt_from=previous.rebuilt_from,
         )
-        metrics = _query(
+        metrics = query_table(
             connection, METRICS_SQL, "artist_daily_metrics", [window.read_from, window.as_of]
         )
     computed = compute_trends(metrics, as_of=window.as_of, score_from=window.score_from)
@@ -280,8 +257,8 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
     previous = previous_run(
         context, lake, STREAMING_ANOMALIES, [ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY]
     )
-    with _warehouse_reader(lake) as connection:
-        as_of, first_day = _complete_days(connection, previous.as_of)
+    with warehouse_reader(lake) as connection:
+        as_of, first_day = complete_days(connection, previous.as_of)
         window = scoring_window(
             as_of,
             first_day,
@@ -290,9 +267,9 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
             rebuilt_from=previous.rebuilt_from,
         )
         days = [window.read_from, window.as_of]
-        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics", days)
-        track_streams = _query(connection, TRACK_STREAMS_SQL, "fct_streams_daily", days)
-        tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
+        metrics = query_table(connection, METRICS_SQL, "artist_daily_metrics", days)
+        track_streams = query_table(connection, TRACK_STREAMS_SQL, "fct_streams_daily", days)
+        tracks = query_table(connection, DIM_TRACK_SQL, "dim_track")
     computed = detect(
         metrics, track_streams, tracks, as_of=window.as_of, score_from=window.score_from
     )
@@ -340,124 +317,6 @@ def streaming_anomalies(context: dg.AssetExecutionContext, lake: LakeResource) -
             ),
         },
     )
-
-
-@dg.asset(
-    group_name=ANALYTICS_GROUP,
-    kinds={"python", "duckdb", "html"},
-    deps=[ARTIST_DAILY_METRICS, FCT_STREAMS_DAILY, DIM_TRACK, artist_trends, streaming_anomalies],
-    automation_condition=ANALYTICS_AUTOMATION,
-    metadata=contract_metadata(WEEKLY_ARTIST_REPORT),
-)
-def weekly_artist_report(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output:
-    """Per artist, the ISO week of the last complete day: Markdown, HTML and PNG charts.
-
-    Streams, listeners, listening hours, skip rate, followers and popularity against the same
-    days of the week before; top tracks and markets; trend status; the week's incidents; charts
-    of the last 28 days. Reads only those 28 days (and the two compared weeks of the fact
-    table), never the day in progress. Files go to
-    ``<lake>/analytics/weekly_artist_report/files/<iso-week>/<artist_id>/`` (``report.md``,
-    ``report.html``, ``streams.png``, ``followers.png``), replacing that week's earlier files;
-    the table is their index. Methods: ``spotify_agent_assets.analytics.report``.
-    """
-    from spotify_agent_assets.analytics.report import CHART_DAYS, ReportWeek
-    from spotify_agent_assets.analytics.report import weekly_artist_report as build_report
-
-    with _warehouse_reader(lake) as connection:
-        # The trends' as_of bounds the look-up; they ran on the same complete days.
-        trends_run = latest_materialization(context, dg.AssetKey("artist_trends"))
-        as_of, _ = _complete_days(connection, recorded_as_of(trends_run))
-        week = ReportWeek.ending_on(as_of)
-        # The charts' 28 days hold both compared periods (at most 14 days).
-        days = [as_of - timedelta(days=CHART_DAYS - 1), as_of]
-        metrics = _query(connection, METRICS_SQL, "artist_daily_metrics", days)
-        facts = _query(
-            connection,
-            TRACK_COUNTRY_STREAMS_SQL,
-            "fct_streams_daily",
-            [week.previous_start, week.end],
-        )
-        tracks = _query(connection, DIM_TRACK_SQL, "dim_track")
-        trends = _query(connection, TRENDS_SQL, "artist_trends", days)
-        anomalies = _query(connection, ANOMALIES_SQL, "streaming_anomalies", days)
-    report = build_report(metrics, trends, anomalies, facts, tracks, as_of=as_of)
-
-    parquet_lake = lake.lake()
-    week_uri = (
-        f"{parquet_lake.table_uri(ANALYTICS_GROUP, WEEKLY_ARTIST_REPORT.name)}/"
-        f"{REPORT_FILES_DIR}/{report.week.label}"
-    )
-    rows = []
-    for artist in report.artists:
-        folder = f"{week_uri}/{_safe_segment(artist.artist_id)}"
-        files = {
-            MARKDOWN_FILE: artist.markdown.encode(),
-            HTML_FILE: artist.html.encode(),
-            **artist.charts,
-        }
-        uris = {
-            name: parquet_lake.write_file(f"{folder}/{name}", data) for name, data in files.items()
-        }
-        rows.append(
-            {
-                "artist_id": artist.artist_id,
-                "artist_name": artist.artist_name,
-                "week": report.week.label,
-                "week_start": report.week.start,
-                "week_end": report.week.end,
-                "streams": artist.streams,
-                "streams_change": artist.streams_change,
-                "trend_status": artist.trend_status,
-                "anomalies": artist.anomalies,
-                "markdown_uri": uris[MARKDOWN_FILE],
-                "html_uri": uris[HTML_FILE],
-                "chart_uris": [uris[name] for name in sorted(artist.charts)],
-            }
-        )
-    index = to_arrow(WEEKLY_ARTIST_REPORT, rows)
-    context.log.info(f"wrote {len(rows)} artist report(s) for {report.week.label} to {week_uri}")
-    return dg.Output(
-        index,
-        metadata={
-            "week": dg.MetadataValue.text(report.week.label),
-            "week_start": dg.MetadataValue.text(report.week.start.isoformat()),
-            "week_end": dg.MetadataValue.text(report.week.end.isoformat()),
-            "report_root": dg.MetadataValue.path(week_uri),
-            "summary": dg.MetadataValue.md(report.summary_markdown()),
-            "report_paths": dg.MetadataValue.md(
-                markdown_table(
-                    ["artist", "html", "markdown"],
-                    [
-                        [r["artist_name"] or r["artist_id"], r["html_uri"], r["markdown_uri"]]
-                        for r in rows
-                    ],
-                    empty="_no artist had data this week_",
-                )
-            ),
-        },
-    )
-
-
-ANALYTICS_ASSETS: list[dg.AssetsDefinition] = [
-    artist_trends,
-    streaming_anomalies,
-    weekly_artist_report,
-]
-ANALYTICS_TABLE_CHECKS = [
-    build_table_checks(ANALYTICS_GROUP, contract)
-    for contract in (ARTIST_TRENDS, STREAMING_ANOMALIES, WEEKLY_ARTIST_REPORT)
-]
-
-
-def _safe_segment(value: str) -> str:
-    """An id as one path segment: Spotify ids are base62; anything else fails loudly here."""
-    if not value or not value.replace("_", "").replace("-", "").isalnum():
-        raise dg.Failure(
-            f"artist_id {value!r} cannot name a report folder: expected letters, digits, "
-            "'-' or '_'",
-            allow_retries=False,
-        )
-    return value
 
 
 def _breakout_rows(table: pa.Table) -> list[list[str]]:
