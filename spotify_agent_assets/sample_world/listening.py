@@ -52,7 +52,6 @@ the sessions and plays of one local day (the hot loop) are in `listening_session
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -404,10 +403,3 @@ def generate_bench_events(n_events: int, out_dir: Path, *, seed: int = 7) -> lis
     if remaining > 0:
         raise RuntimeError(f"window too short: {remaining} events left to write")
     return written
-
-
-def measure_generation(listening: ListeningWorld) -> tuple[int, float]:
-    """(events, seconds) to generate the whole window: the figure to quote as events/s."""
-    started = time.perf_counter()
-    count = sum(table.num_rows for table in listening.events())
-    return count, time.perf_counter() - started
