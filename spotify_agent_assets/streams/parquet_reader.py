@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spotify_agent_assets.streams.event_schema import REQUIRED_COLUMNS, V1_COLUMNS
-from spotify_agent_assets.streams.raw_batch import RawBatch, UnreadableFileError, make_batch
+from spotify_agent_assets.streams.event_schema import V1_COLUMNS
+from spotify_agent_assets.streams.raw_batch import (
+    RawBatch,
+    UnreadableFileError,
+    make_batch,
+    require_v1_columns,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -43,13 +48,7 @@ def parquet_batches(path: str, fs: FileSystem, fs_path: str) -> Iterator[RawBatc
             path, f"not a readable Parquet file (truncated or corrupt?): {exc}"
         ) from exc
     names = set(parquet.schema_arrow.names)
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        raise UnreadableFileError(
-            path,
-            f"Parquet file lacks required stream event v1 column(s) {', '.join(missing)}: "
-            f"expected {', '.join(REQUIRED_COLUMNS)}",
-        )
+    require_v1_columns(path, names, "Parquet file", "expected")
     present = [name for name in V1_COLUMNS if name in names]
     # Repetitive text is read as dictionaries (from the file's own dictionary pages where it
     # has them): validation then checks each distinct value once, and ingestion keeps the

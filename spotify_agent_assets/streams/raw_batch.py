@@ -53,6 +53,18 @@ class UnreadableFileError(Exception):
         return (type(self), (self.path, self.reason))
 
 
+def require_v1_columns(path: str, present: Collection[str], lacking: str, expected: str) -> None:
+    """Refuse a file whose columns lack a required stream event v1 column; the message says
+    what lacks them (``lacking``) and what was expected (``expected``, then the names)."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in present]
+    if missing:
+        raise UnreadableFileError(
+            path,
+            f"{lacking} lacks required stream event v1 column(s) {', '.join(missing)}: "
+            f"{expected} {', '.join(REQUIRED_COLUMNS)}",
+        )
+
+
 @dataclass(frozen=True)
 class RejectedRecord:
     """One record a reader could not turn into columns. ``raw`` is already redacted."""

@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from spotify_agent_assets.streams.event_schema import REQUIRED_COLUMNS, V1_COLUMNS
+from spotify_agent_assets.streams.event_schema import V1_COLUMNS
 from spotify_agent_assets.streams.raw_batch import (
     MAX_RAW_CHARS,
     REDACTED,
@@ -21,6 +21,7 @@ from spotify_agent_assets.streams.raw_batch import (
     UnreadableFileError,
     make_batch,
     redact_listener_text,
+    require_v1_columns,
 )
 
 
@@ -99,13 +100,7 @@ def csv_batches(path: str, data: bytes, text: str, batch_records: int) -> Iterat
 
     header_line = text.lstrip().split("\n", 1)[0]
     header = [name.strip() for name in next(csv.reader([header_line]))]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise UnreadableFileError(
-            path,
-            f"CSV header lacks required stream event v1 column(s) {', '.join(missing)}: "
-            f"expected a header with {', '.join(REQUIRED_COLUMNS)}",
-        )
+    require_v1_columns(path, header, "CSV header", "expected a header with")
     if len(set(header)) != len(header):
         raise UnreadableFileError(path, "CSV header repeats a column name")
     del text
